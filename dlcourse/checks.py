@@ -1,0 +1,152 @@
+"""Student-facing self-checks: compare with a reference and say, in one sentence, what to change.
+
+Every check raises ``CheckError`` (an ``AssertionError``, so nbgrader and pytest treat it
+as a failed test) with a message that names the value, what was expected, what was found,
+and a hint. On success it prints the measured error next to the tolerance, the way
+CS231n's checks do, and returns it.
+"""
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+import numpy as np
+import torch
+
+__all__ = ["CheckError", "check_shape", "check_dtype", "check_close", "numerical_gradient",
+           "grad_check", "max_relative_error"]
+
+
+class CheckError(AssertionError):
+    """A self-check failed; the message says what to change."""
+
+
+def _fmt_shape(shape) -> str:
+    dims = ["N" if d is None else str(d) for d in shape]
+    return "(" + ", ".join(dims) + ("," if len(dims) == 1 else "") + ")"
+
+
+def _fail(name: str, problem: str, hint: str | None) -> None:
+    raise CheckError(f"{name}: {problem}" + (f" {hint}" if hint else ""))
+
+
+def _as_tensor(name: str, value, hint: str | None) -> torch.Tensor:
+    if isinstance(value, torch.Tensor):
+        return value
+    if isinstance(value, np.ndarray):
+        return torch.from_numpy(value)
+    if value is None:
+        _fail(name, "got None; did the function forget to `return` its result?", hint)
+    if isinstance(value, (int, float)):
+        return torch.tensor(value)
+    _fail(name, f"expected a tensor, got {type(value).__name__}.", hint)
+
+
+def check_shape(name: str, value, expected: Sequence[int | None], hint: str | None = None,
+                verbose: bool = False) -> None:
+    """Fail unless ``value.shape`` equals ``expected`` (None matches any size)."""
+    t = _as_tensor(name, value, hint)
+    shape = tuple(t.shape)
+    ok = len(shape) == len(expected) and all(e is None or e == s for s, e in zip(shape, expected))
+    if not ok:
+        shown = tuple(None if e is None else s for s, e in zip(shape, expected)) if len(shape) == len(expected) else shape
+        _fail(name, f"expected shape {_fmt_shape(expected)}, got {_fmt_shape(shown)}.", hint)
+    if verbose:
+        print(f"OK {name}: shape {_fmt_shape(expected)}")
+
+
+def check_dtype(name: str, value, expected: torch.dtype, hint: str | None = None) -> None:
+    """Fail unless the tensor has dtype ``expected``."""
+    t = _as_tensor(name, value, hint)
+    if t.dtype != expected:
+        _fail(name, f"expected dtype {str(expected).replace('torch.', '')}, "
+                    f"got {str(t.dtype).replace('torch.', '')}.",
+              hint or f"convert with .to(torch.{str(expected).replace('torch.', '')}).")
+
+
+def check_close(name: str, got, expected, *, atol: float = 1e-5, rtol: float = 1e-5,
+                hint: str | None = None, verbose: bool = True) -> float:
+    """Fail unless ``got`` matches ``expected`` in shape and values; return the max abs error."""
+    g = _as_tensor(name, got, hint)
+    e = _as_tensor(f"{name} (reference)", expected, None)
+    if tuple(g.shape) != tuple(e.shape):
+        _fail(name, f"expected shape {_fmt_shape(e.shape)}, got {_fmt_shape(g.shape)}.", hint)
+    g64, e64 = g.detach().cpu().double(), e.detach().cpu().double()
+    if torch.isnan(g64).any() and not torch.isnan(e64).any():
+        _fail(name, "contains NaN where the reference has none; look for log(0), 0/0 or an overflow in exp.", hint)
+    diff = (g64 - e64).abs()
+    diff = torch.where(torch.isnan(g64) & torch.isnan(e64), torch.zeros_like(diff), diff)
+    err = float(diff.max()) if diff.numel() else 0.0
+    bad = diff > atol + rtol * e64.abs()
+    if bad.any():
+        where = tuple(int(i) for i in torch.nonzero(bad)[0])
+        _fail(name, f"values differ from the reference: max abs error {err:.2e} (tolerance {atol:.0e}); "
+                    f"first mismatch at index {where}: got {float(g64[where]):.6g}, "
+                    f"expected {float(e64[where]):.6g}.", hint)
+    if verbose:
+        print(f"OK {name}: max abs error {err:.1e} (should be below {atol:.0e})")
+    return err
+
+
+def max_relative_error(a: torch.Tensor, b: torch.Tensor) -> float:
+    """max |a - b| / max(|a| + |b|, 1e-12): the scale-free error gradient checks report."""
+    a, b = a.double(), b.double()
+    return float(((a - b).abs() / (a.abs() + b.abs()).clamp_min(1e-12)).max())
+
+
+def numerical_gradient(f: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor,
+                       eps: float = 1e-6) -> torch.Tensor:
+    """Central differences (f(x + eps) - f(x - eps)) / 2 eps, one coordinate at a time.
+
+    ``f`` returns a scalar. Run it in float64: in float32 the rounding error of f swamps
+    the difference.
+    """
+    x = x.detach().clone()
+    grad = torch.zeros_like(x)
+    flat, gflat = x.view(-1), grad.view(-1)
+    with torch.no_grad():
+        for i in range(flat.numel()):
+            old = flat[i].item()
+            flat[i] = old + eps
+            plus = float(f(x))
+            flat[i] = old - eps
+            minus = float(f(x))
+            flat[i] = old
+            gflat[i] = (plus - minus) / (2 * eps)
+    return grad
+
+
+def grad_check(f: Callable[..., torch.Tensor], inputs: Sequence[torch.Tensor], *,
+               analytic: Sequence[torch.Tensor] | None = None, eps: float = 1e-6,
+               tol: float = 1e-6, verbose: bool = True) -> float:
+    """Compare gradients of the scalar ``f(*inputs)`` with central differences.
+
+    analytic: gradients to check (e.g. from a hand-written backward pass); by default the
+    ones autograd computes. Inputs are promoted to float64. Returns the max relative error,
+    which should be around 1e-8 or less for a correct gradient.
+    """
+    xs = [x.detach().double().requires_grad_(True) for x in inputs]
+    if analytic is None:
+        out = f(*xs)
+        if out.numel() != 1:
+            raise CheckError(f"grad_check: f must return a scalar, got shape {tuple(out.shape)}; "
+                             "reduce it, e.g. with .sum().")
+        analytic = torch.autograd.grad(out, xs, allow_unused=True)
+    worst = 0.0
+    for k, (x, g) in enumerate(zip(xs, analytic)):
+        def f_k(xk, k=k):
+            args = [xk if j == k else xs[j].detach() for j in range(len(xs))]
+            return f(*args)
+        num = numerical_gradient(f_k, x.detach(), eps)
+        g = torch.zeros_like(num) if g is None else g.detach().double()
+        if tuple(g.shape) != tuple(num.shape):
+            raise CheckError(f"grad_check: the gradient of input {k} has shape {tuple(g.shape)} "
+                             f"but the input has shape {tuple(num.shape)}.")
+        err = max_relative_error(g, num)
+        worst = max(worst, err)
+        if err > tol:
+            raise CheckError(f"grad_check: input {k}: relative error {err:.1e} between the analytic and the "
+                             f"numerical gradient (should be below {tol:.0e}); the backward pass is wrong "
+                             "for this input.")
+    if verbose:
+        print(f"OK gradient check: max relative error {worst:.1e} (should be below {tol:.0e})")
+    return worst

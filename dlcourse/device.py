@@ -1,0 +1,153 @@
+"""Same code on every device: pick the device, the precision, the threads and the seeds.
+
+Every notebook starts with ``dlcourse.setup()``. It picks CUDA, then Apple MPS, then the
+CPU; flushes denormal floats (they made LSTM/GRU training 9-14x slower on a CPU without
+it); seeds Python, NumPy and PyTorch; and returns the device. ``autocast_dtype`` decides
+whether mixed precision helps on that device, so the training loop never has to ask.
+"""
+from __future__ import annotations
+
+import os
+import platform
+import random
+from contextlib import nullcontext
+
+import numpy as np
+import torch
+
+__all__ = [
+    "get_device", "setup", "seed_everything", "autocast_dtype", "autocast",
+    "needs_grad_scaler", "cpu_has_fast_bf16", "fast_mode",
+]
+
+
+def fast_mode() -> bool:
+    """True when ``DLCOURSE_FAST`` is set to 1/true/yes: notebooks shrink their budget.
+
+    CI and the test suite set it; students leave it unset and get the full run.
+    """
+    return os.environ.get("DLCOURSE_FAST", "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def get_device(prefer: str | None = None) -> torch.device:
+    """The best available device: CUDA, then MPS, then CPU.
+
+    ``prefer`` (or the ``DLCOURSE_DEVICE`` environment variable) forces one, e.g. "cpu".
+    """
+    prefer = prefer or os.environ.get("DLCOURSE_DEVICE")
+    if prefer:
+        device = torch.device(prefer)
+        if device.type == "cuda" and not torch.cuda.is_available():
+            raise RuntimeError(
+                f"device {prefer!r} was requested but CUDA is not available here; "
+                "unset DLCOURSE_DEVICE or pass prefer='cpu'.")
+        if device.type == "mps" and not _mps_available():
+            raise RuntimeError(
+                f"device {prefer!r} was requested but Apple MPS is not available here; "
+                "unset DLCOURSE_DEVICE or pass prefer='cpu'.")
+        return device
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if _mps_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def _mps_available() -> bool:
+    mps = getattr(torch.backends, "mps", None)
+    return bool(mps and mps.is_available())
+
+
+def cpu_has_fast_bf16() -> bool:
+    """True when this CPU computes bf16 natively (AMX tiles or AVX512-BF16).
+
+    Without such hardware, bf16 autocast on a CPU is emulated and gains nothing, so we
+    detect rather than assume.
+    """
+    cpu = getattr(torch, "cpu", None)
+    for probe in ("_is_amx_tile_supported", "_is_avx512_bf16_supported"):
+        fn = getattr(cpu, probe, None)
+        try:
+            if fn is not None and fn():
+                return True
+        except Exception:  # a probe missing from this torch build counts as "no"
+            pass
+    return False
+
+
+def autocast_dtype(device: torch.device | str) -> torch.dtype | None:
+    """The mixed-precision dtype that helps on ``device``, or None for plain fp32.
+
+    bf16 on CUDA GPUs that support it and on CPUs with fast bf16; fp16 (with a
+    GradScaler, see ``needs_grad_scaler``) on older GPUs; off on MPS and slow CPUs.
+    """
+    device = torch.device(device)
+    if device.type == "cuda":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    if device.type == "cpu" and cpu_has_fast_bf16():
+        return torch.bfloat16
+    return None
+
+
+def needs_grad_scaler(dtype: torch.dtype | None) -> bool:
+    """fp16 gradients underflow without loss scaling; bf16 and fp32 do not need it."""
+    return dtype == torch.float16
+
+
+def autocast(device: torch.device | str, dtype: torch.dtype | None):
+    """A context manager: autocast to ``dtype`` on ``device``, or nothing when dtype is None."""
+    device = torch.device(device)
+    if dtype is None:
+        return nullcontext()
+    return torch.autocast(device_type=device.type, dtype=dtype)
+
+
+def seed_everything(seed: int = 0) -> None:
+    """Seed Python, NumPy and PyTorch (all devices) so reruns give the same numbers."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)  # also seeds CUDA and MPS generators
+
+
+def setup(seed: int = 0, threads: int | None = None, deterministic: bool = True,
+          prefer: str | None = None, quiet: bool = False) -> torch.device:
+    """Prepare a notebook or script: seeds, threads, denormals, determinism; return the device.
+
+    threads: CPU threads for PyTorch (default: all cores this process may use).
+    deterministic: ask PyTorch for deterministic kernels where it has them (warn, not fail).
+    """
+    seed_everything(seed)
+    torch.set_flush_denormal(True)
+    if threads is None:
+        threads = _usable_cores()
+    torch.set_num_threads(max(1, threads))
+    if deterministic:
+        torch.use_deterministic_algorithms(True, warn_only=True)
+        torch.backends.cudnn.benchmark = False
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    device = get_device(prefer)
+    if not quiet:
+        amp = autocast_dtype(device)
+        print(f"device: {device} | mixed precision: {str(amp).replace('torch.', '') if amp else 'off'}"
+              f" | threads: {torch.get_num_threads()} | seed: {seed}"
+              f"{' | FAST mode' if fast_mode() else ''}")
+    return device
+
+
+def _usable_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS and Windows have no sched_getaffinity
+        return os.cpu_count() or 1
+
+
+def describe_device(device: torch.device | str) -> str:
+    """One line naming the hardware behind ``device``."""
+    device = torch.device(device)
+    if device.type == "cuda":
+        props = torch.cuda.get_device_properties(device)
+        return f"{props.name}, {props.total_memory / 2**30:.0f} GiB"
+    if device.type == "mps":
+        return f"Apple GPU (MPS) on {platform.machine()}"
+    return f"{platform.processor() or platform.machine()}, {_usable_cores()} cores" + (
+        ", fast bf16" if cpu_has_fast_bf16() else "")
