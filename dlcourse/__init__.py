@@ -1,0 +1,21 @@
+"""dlcourse: the support package of *Deep Learning Architectures, built step by step*.
+
+Reference implementations of the course's architectures, the offline-first data layer,
+one training loop, plots, widgets and student self-checks. Start a notebook with::
+
+    import dlcourse
+    device = dlcourse.setup(seed=0)
+"""
+__version__ = "0.1.0"
+
+from . import data
+from .checks import CheckError, check_close, check_dtype, check_shape, grad_check
+from .device import (autocast_dtype, fast_mode, get_device, seed_everything, setup)
+from .environment import env_report
+from .train import History, evaluate, fit, predict
+
+__all__ = [
+    "data", "setup", "get_device", "fast_mode", "seed_everything", "autocast_dtype", "env_report",
+    "fit", "evaluate", "predict", "History",
+    "check_close", "check_shape", "check_dtype", "grad_check", "CheckError",
+]
