@@ -1,0 +1,77 @@
+"""The device helper: same code on every device, seeds, denormals, precision choice."""
+from __future__ import annotations
+
+import pytest
+import torch
+
+import dlcourse
+from dlcourse import device as dev
+
+
+def test_picks_cuda_then_mps_then_cpu(monkeypatch):
+    monkeypatch.delenv("DLCOURSE_DEVICE", raising=False)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert dev.get_device().type == "cuda"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(dev, "_mps_available", lambda: True)
+    assert dev.get_device().type == "mps"
+    monkeypatch.setattr(dev, "_mps_available", lambda: False)
+    assert dev.get_device().type == "cpu"
+
+
+def test_forcing_an_absent_device_says_how_to_fix_it(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setenv("DLCOURSE_DEVICE", "cuda")
+    with pytest.raises(RuntimeError, match="unset DLCOURSE_DEVICE"):
+        dev.get_device()
+    monkeypatch.setenv("DLCOURSE_DEVICE", "cpu")
+    assert dev.get_device() == torch.device("cpu")
+
+
+def test_mixed_precision_choice(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: True)
+    assert dev.autocast_dtype("cuda") == torch.bfloat16
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: False)
+    assert dev.autocast_dtype("cuda") == torch.float16 and dev.needs_grad_scaler(torch.float16)
+    assert dev.autocast_dtype("mps") is None
+    monkeypatch.setattr(dev, "cpu_has_fast_bf16", lambda: False)
+    assert dev.autocast_dtype("cpu") is None
+    monkeypatch.setattr(dev, "cpu_has_fast_bf16", lambda: True)
+    assert dev.autocast_dtype("cpu") == torch.bfloat16 and not dev.needs_grad_scaler(torch.bfloat16)
+
+
+def test_fast_bf16_detection_matches_the_cpu_flags():
+    try:
+        flags = open("/proc/cpuinfo").read()
+    except OSError:
+        pytest.skip("no /proc/cpuinfo")
+    expected = "amx_bf16" in flags or "avx512_bf16" in flags
+    assert dev.cpu_has_fast_bf16() == expected
+
+
+def test_setup_seeds_flushes_denormals_and_is_repeatable(capsys):
+    try:
+        device = dlcourse.setup(seed=123, prefer="cpu")
+        a = torch.randn(5)
+        assert "device: cpu" in capsys.readouterr().out
+        dlcourse.setup(seed=123, prefer="cpu", quiet=True)
+        assert torch.equal(a, torch.randn(5))
+        assert device == torch.device("cpu")
+        tiny = torch.tensor([1e-39], dtype=torch.float32)  # a denormal float32
+        assert (tiny * 1.0).item() == 0.0, "denormals should be flushed to zero"
+    finally:
+        torch.set_flush_denormal(False)
+        torch.use_deterministic_algorithms(False)
+
+
+@pytest.mark.parametrize("value,expected", [("1", True), ("true", True), ("0", False), ("", False), ("no", False)])
+def test_fast_mode_reads_the_environment(monkeypatch, value, expected):
+    monkeypatch.setenv("DLCOURSE_FAST", value)
+    assert dlcourse.fast_mode() is expected
+
+
+def test_env_report_lists_versions_device_and_data(capsys):
+    report = dlcourse.env_report()
+    assert report["torch"] == torch.__version__.split("+")[0] or report["torch"].startswith(torch.__version__[:4])
+    assert "device" in report and "data: MNIST" in report
+    assert "torch" in capsys.readouterr().out
