@@ -37,8 +37,9 @@ lab: install
 	$(BIN)/jupyter lab --notebook-dir=$(CURDIR) $(ROOT_FLAG) $(LAB_ARGS)
 
 # Notebooks run in fast mode; with the mirror present nothing may touch the network.
+# One pytest worker per core, one thread per worker: oversubscribed OpenMP threads spin-wait.
 test: install
-	DLCOURSE_FAST=1 $(if $(MIRROR),DLCOURSE_OFFLINE=1) DLCOURSE_CACHE=$${DLCOURSE_CACHE:-$(CURDIR)/.cache/dlcourse} $(BIN)/python -m pytest -n auto --dist loadfile \
+	OMP_NUM_THREADS=1 DLCOURSE_FAST=1 $(if $(MIRROR),DLCOURSE_OFFLINE=1) DLCOURSE_CACHE=$${DLCOURSE_CACHE:-$(CURDIR)/.cache/dlcourse} $(BIN)/python -m pytest -n auto --dist loadfile \
 		--nbval-lax --nbval-current-env --nbval-cell-timeout=300 tests notebooks $(PYTEST_ARGS)
 
 bench: install

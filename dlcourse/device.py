@@ -113,13 +113,15 @@ def setup(seed: int = 0, threads: int | None = None, deterministic: bool = True,
           prefer: str | None = None, quiet: bool = False) -> torch.device:
     """Prepare a notebook or script: seeds, threads, denormals, determinism; return the device.
 
-    threads: CPU threads for PyTorch (default: all cores this process may use).
+    threads: CPU threads for PyTorch. Default: ``$DLCOURSE_THREADS`` or ``$OMP_NUM_THREADS`` when
+        set (the test suite runs one notebook per core with one thread each: more threads than
+        cores make OpenMP spin and run many times slower), else every core this process may use.
     deterministic: ask PyTorch for deterministic kernels where it has them (warn, not fail).
     """
     seed_everything(seed)
     torch.set_flush_denormal(True)
     if threads is None:
-        threads = _usable_cores()
+        threads = int(os.environ.get("DLCOURSE_THREADS") or os.environ.get("OMP_NUM_THREADS") or _usable_cores())
     torch.set_num_threads(max(1, threads))
     if deterministic:
         torch.use_deterministic_algorithms(True, warn_only=True)

@@ -75,3 +75,18 @@ def test_env_report_lists_versions_device_and_data(capsys):
     assert report["torch"] == torch.__version__.split("+")[0] or report["torch"].startswith(torch.__version__[:4])
     assert "device" in report and "data: MNIST" in report
     assert "torch" in capsys.readouterr().out
+
+
+def test_setup_takes_its_thread_count_from_the_environment(monkeypatch):
+    before = torch.get_num_threads()
+    try:
+        monkeypatch.setenv("DLCOURSE_THREADS", "1")
+        dlcourse.setup(quiet=True, deterministic=False)
+        assert torch.get_num_threads() == 1
+        monkeypatch.delenv("DLCOURSE_THREADS")
+        monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+        dlcourse.setup(quiet=True, deterministic=False)
+        assert torch.get_num_threads() == dev._usable_cores()
+    finally:
+        torch.set_num_threads(before)
+        torch.set_flush_denormal(False)
