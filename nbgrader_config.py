@@ -21,3 +21,8 @@ c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 c.ExecutePreprocessor.timeout = 120
 c.Execute.timeout = 120
 c.Execute.interrupt_on_timeout = True
+
+# source/<id>/<id>.py is the jupytext twin of the source notebook (solutions and hidden tests):
+# nbgrader copies every other file of source/<id> to release/ and into the students' autograde
+# folders, so it must be ignored.
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "a[0-9][0-9]_*.py"]
