@@ -14,6 +14,18 @@ from .device import (autocast_dtype, fast_mode, get_device, seed_everything, set
 from .environment import env_report
 from .train import History, evaluate, fit, predict
 
+# Submodules load on first use (`dlcourse.models.MLP`), so `import dlcourse` stays quick.
+_SUBMODULES = {"activations", "autograd", "checks", "device", "environment", "grading", "init", "models",
+               "plot", "train", "widgets"}
+
+
+def __getattr__(name: str):
+    if name in _SUBMODULES:
+        import importlib
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'dlcourse' has no attribute {name!r}")
+
+
 __all__ = [
     "data", "setup", "get_device", "fast_mode", "seed_everything", "autocast_dtype", "env_report",
     "fit", "evaluate", "predict", "History",

@@ -231,7 +231,7 @@ def draw_graph(root: Value, ax=None, figsize=None):
     n_cols = max(c for c, _ in pos.values()) + 1
     n_rows = max(sum(1 for c, _ in pos.values() if c == col) for col in range(n_cols))
     if ax is None:
-        fig, ax = plt.subplots(figsize=figsize or (max(4.0, 3.2 * n_cols), max(2.0, 0.9 * n_rows + 0.8)))
+        fig, ax = plt.subplots(figsize=figsize or (max(4.4, 4.4 * n_cols), max(2.0, 0.9 * n_rows + 0.8)))
     fig = ax.figure
     value_style = dict(boxstyle="round,pad=0.4", facecolor="#e8f0fe", edgecolor="#3b6fd6")
     op_style = dict(boxstyle="circle,pad=0.3", facecolor="#fdf1d8", edgecolor="#d08c00")

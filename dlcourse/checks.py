@@ -36,8 +36,11 @@ def _as_tensor(name: str, value, hint: str | None) -> torch.Tensor:
         return torch.from_numpy(value)
     if value is None:
         _fail(name, "got None; did the function forget to `return` its result?", hint)
-    if isinstance(value, (int, float)):
-        return torch.tensor(value)
+    if isinstance(value, (int, float, list, tuple)):
+        try:  # Python floats are float64: keep them so, or errors below ~1e-7 would vanish
+            return torch.as_tensor(np.asarray(value, dtype=np.float64))
+        except (TypeError, ValueError):
+            _fail(name, f"could not turn the {type(value).__name__} into a tensor of numbers.", hint)
     _fail(name, f"expected a tensor, got {type(value).__name__}.", hint)
 
 

@@ -64,3 +64,10 @@ def test_grad_check_accepts_autograd_and_catches_a_wrong_backward():
         grad_check(f, [w, x], analytic=wrong)
     with pytest.raises(CheckError, match="must return a scalar"):
         grad_check(lambda w: w * 2, [w])
+
+
+def test_python_numbers_are_compared_in_float64():
+    # 1 + 1e-9 is exactly 1.0 in float32: the check must not round it away.
+    with pytest.raises(CheckError):
+        check_close("x", [1.0 + 1e-9], [1.0], atol=1e-12, rtol=0)
+    check_close("x", 2.0, torch.tensor(2.0, dtype=torch.float64), atol=0, rtol=0)
