@@ -1,0 +1,100 @@
+"""The widgets work without a browser: sliders moved from code redraw the picture and the count."""
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from dlcourse.widgets import draw_linear_boundary, linear_mistakes, perceptron_explorer  # noqa: E402
+
+# Four hand-placed points: class 1 on the right of x1 = 0, class 0 on the left.
+X = np.array([[-2.0, 1.0], [-1.0, -1.0], [1.0, 1.0], [2.0, -1.0]])
+y = np.array([0, 0, 1, 1])
+
+
+def _line_xy(ax):
+    """The (x, y) data of the boundary line drawn on ``ax``."""
+    (line,) = [ln for ln in ax.get_lines() if ln.get_label() == "w·x + b = 0"]
+    return np.asarray(line.get_xdata()), np.asarray(line.get_ydata())
+
+
+@pytest.mark.parametrize("w, b, expected", [
+    ((1.0, 0.0), 0.0, 0),     # the vertical line x1 = 0 separates them
+    ((-1.0, 0.0), 0.0, 4),    # same line, sides swapped: every point wrong
+    ((0.0, 1.0), 0.0, 2),     # the horizontal line x2 = 0: one of each class wrong
+    ((1.0, 0.0), -1.5, 1),    # x1 = 1.5: the point (1, 1) falls on the negative side
+    ((1.0, 0.0), -1.0, 1),    # x1 = 1 passes through (1, 1): on the line counts as negative
+    ((0.0, 0.0), 0.0, 2),     # no line: everything predicted class 0
+])
+def test_draw_linear_boundary_counts_mistakes(w, b, expected):
+    fig, ax = plt.subplots()
+    assert draw_linear_boundary(ax, X, y, w, b) == expected
+    assert int(linear_mistakes(X, y, w, b).sum()) == expected
+    assert f"{expected} of 4 misclassified" in ax.get_title()
+    plt.close(fig)
+
+
+def test_labels_minus_one_plus_one_are_accepted():
+    fig, ax = plt.subplots()
+    assert draw_linear_boundary(ax, X, 2 * y - 1, (1.0, 0.0), 0.0) == 0
+    plt.close(fig)
+
+
+def test_the_line_drawn_satisfies_w_dot_x_plus_b_equals_zero():
+    fig, ax = plt.subplots()
+    w, b = (0.7, -1.3), 0.4
+    draw_linear_boundary(ax, X, y, w, b)
+    xs, ys = _line_xy(ax)
+    np.testing.assert_allclose(w[0] * xs + w[1] * ys + b, 0.0, atol=1e-9)
+    plt.close(fig)
+
+
+def test_bad_input_gets_a_clear_error():
+    fig, ax = plt.subplots()
+    with pytest.raises(ValueError, match=r"shape \(N, 2\)"):
+        draw_linear_boundary(ax, np.zeros((4, 3)), y, (1, 0), 0)
+    with pytest.raises(ValueError, match="binary labels"):
+        draw_linear_boundary(ax, X, np.array([0, 1, 2, 1]), (1, 0), 0)
+    plt.close(fig)
+
+
+def test_explorer_sliders_move_the_line_and_update_the_count():
+    box = perceptron_explorer(X, y, w=(1.0, 0.0), b=0.0)
+    assert set(box.sliders) == {"w1", "w2", "b"}
+    assert box.mistakes == 0
+    assert "0 of 4" in box.children[2].value          # the status line
+    first_png = box.image.value
+    assert first_png[:8] == b"\x89PNG\r\n\x1a\n"      # a picture is shown
+
+    box.sliders["w1"].value = -1.0                   # flip the normal: every point wrong
+    assert box.mistakes == 4
+    assert "4 of 4" in box.axes.get_title() and "4 of 4" in box.children[2].value
+    assert box.image.value != first_png              # ... and the picture was redrawn
+
+    box.sliders["w1"].value = 1.0
+    box.sliders["b"].value = -1.5                    # shift the line to x1 = 1.5
+    assert box.mistakes == 1
+    xs, ys = _line_xy(box.axes)
+    np.testing.assert_allclose(xs, 1.5, atol=1e-9)   # a vertical line at x1 = 1.5
+
+    box.sliders["w2"].value = 1.0                    # tilt it: x1 + x2 = 1.5
+    xs, ys = _line_xy(box.axes)
+    np.testing.assert_allclose(xs + ys - 1.5, 0.0, atol=1e-9)
+    assert box.mistakes == int(linear_mistakes(X, y, (1.0, 1.0), -1.5).sum())
+
+
+def test_explorer_slider_ranges_cover_the_start_values():
+    box = perceptron_explorer(X * 10, y, w=(8.0, -3.0), b=25.0)
+    assert box.sliders["w1"].value == 8.0 and box.sliders["b"].value == 25.0
+    assert box.sliders["b"].max >= 25.0
+
+
+def test_names_label_the_axes_and_the_legend():
+    fig, ax = plt.subplots()
+    draw_linear_boundary(ax, X, y, (1.0, 0.0), 0.0, feature_names=("sepal", "petal"),
+                         class_names=("setosa", "versicolor"))
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("sepal", "petal")
+    assert {"setosa", "versicolor"} <= {t.get_text() for t in ax.get_legend().get_texts()}
+    plt.close(fig)
