@@ -86,18 +86,24 @@ def check_close(name: str, got, expected, *, atol: float = 1e-5, rtol: float = 1
                     f"first mismatch at index {where}: got {float(g64[where]):.6g}, "
                     f"expected {float(e64[where]):.6g}.", hint)
     if verbose:
-        print(f"OK {name}: max abs error {err:.1e} (should be below {atol:.0e})")
+        bound = f"{atol:.0e}" + (f" + {rtol:.0e} x |expected|" if rtol else "")
+        print(f"OK {name}: max abs error {err:.1e} (should be below {bound})")
     return err
 
 
 def max_relative_error(a: torch.Tensor, b: torch.Tensor) -> float:
-    """max |a - b| / max(|a| + |b|, 1e-12): the scale-free error gradient checks report."""
+    """max |a - b| / (|a| + |b|): the scale-free error gradient checks report.
+
+    The denominator is floored at 1e-6 of the largest entry, so entries that are zero up to
+    rounding (where any difference is 100% "relative") do not dominate.
+    """
     a, b = a.double(), b.double()
-    return float(((a - b).abs() / (a.abs() + b.abs()).clamp_min(1e-12)).max())
+    floor = max(1e-6 * float((a.abs() + b.abs()).max()), 1e-12) if a.numel() else 1e-12
+    return float(((a - b).abs() / (a.abs() + b.abs()).clamp_min(floor)).max()) if a.numel() else 0.0
 
 
 def numerical_gradient(f: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor,
-                       eps: float = 1e-6) -> torch.Tensor:
+                       eps: float = 1e-5) -> torch.Tensor:
     """Central differences (f(x + eps) - f(x - eps)) / 2 eps, one coordinate at a time.
 
     ``f`` returns a scalar. Run it in float64: in float32 the rounding error of f swamps
@@ -119,7 +125,7 @@ def numerical_gradient(f: Callable[[torch.Tensor], torch.Tensor], x: torch.Tenso
 
 
 def grad_check(f: Callable[..., torch.Tensor], inputs: Sequence[torch.Tensor], *,
-               analytic: Sequence[torch.Tensor] | None = None, eps: float = 1e-6,
+               analytic: Sequence[torch.Tensor] | None = None, eps: float = 1e-5,
                tol: float = 1e-6, verbose: bool = True) -> float:
     """Compare gradients of the scalar ``f(*inputs)`` with central differences.
 

@@ -48,8 +48,24 @@ def accuracy(logits: torch.Tensor, targets: torch.Tensor) -> float:
 METRICS: dict[str, Callable[[torch.Tensor, torch.Tensor], float]] = {"accuracy": accuracy}
 
 
-def _resolve_amp(amp, device: torch.device) -> torch.dtype | None:
+# On a CPU with native bf16, autocast made convolutional nets ~3x faster and an 800-800 MLP
+# ~1.7x faster, but a 64-256-128-10 digits MLP 4x *slower*: below about a million weights the
+# casts cost more than the matrix products save. "auto" therefore skips it for such models.
+CPU_BF16_MIN_PARAMS = 1_000_000
+
+
+def _benefits_from_cpu_bf16(model: nn.Module | None) -> bool:
+    if model is None:
+        return True
+    has_conv = any(isinstance(m, nn.modules.conv._ConvNd) for m in model.modules())
+    return has_conv or sum(p.numel() for p in model.parameters()) >= CPU_BF16_MIN_PARAMS
+
+
+def _resolve_amp(amp, device: torch.device, model: nn.Module | None = None) -> torch.dtype | None:
+    """amp: "auto" (where it helps), True (wherever the device supports it), False, or a dtype."""
     if amp in (None, False):
+        return None
+    if amp == "auto" and device.type == "cpu" and not _benefits_from_cpu_bf16(model):
         return None
     if amp in (True, "auto"):
         return autocast_dtype(device)
@@ -72,7 +88,7 @@ def predict(model: nn.Module, loader: Iterable, device: torch.device | str | Non
             amp="auto") -> tuple[torch.Tensor, torch.Tensor]:
     """All outputs and targets of ``loader``, concatenated on the CPU, in fp32."""
     device = torch.device(device) if device is not None else next(model.parameters()).device
-    dtype = _resolve_amp(amp, device)
+    dtype = _resolve_amp(amp, device, model)
     model.eval()
     outputs, targets = [], []
     for batch in loader:
@@ -101,7 +117,7 @@ def fit(model: nn.Module, train_loader: Iterable, optimizer: torch.optim.Optimiz
         progress: bool = True, live_plot: bool | None = None, title: str | None = None) -> History:
     """Train ``model`` and return its History.
 
-    amp: "auto" (mixed precision where the device benefits), False, or a dtype.
+    amp: "auto" (mixed precision where it helps: see CPU_BF16_MIN_PARAMS), True, False, or a dtype.
     clip_grad: clip the global gradient norm to this value (exploding gradients, ch. 08, 17).
     scheduler: an LR scheduler stepped once per epoch.
     early_stopping: patience in epochs on the validation loss; the best weights are restored.
@@ -110,7 +126,7 @@ def fit(model: nn.Module, train_loader: Iterable, optimizer: torch.optim.Optimiz
     device = torch.device(device) if device is not None else get_device()
     model.to(device)
     metrics = tuple(metrics)
-    dtype = _resolve_amp(amp, device)
+    dtype = _resolve_amp(amp, device, model)
     scaler = torch.amp.GradScaler(device.type) if needs_grad_scaler(dtype) else None
     history, plot = History(), LivePlot(title, live=live_plot)
     best_loss, best_state, bad_epochs = float("inf"), None, 0

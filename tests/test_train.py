@@ -85,3 +85,16 @@ def test_bad_batches_get_a_clear_message():
 
 def test_accuracy():
     assert accuracy(torch.tensor([[2.0, 1.0], [0.0, 3.0]]), torch.tensor([0, 0])) == 0.5
+
+
+def test_auto_precision_skips_cpu_bf16_for_small_dense_models(monkeypatch):
+    from dlcourse import train
+    monkeypatch.setattr(train, "autocast_dtype", lambda device: torch.bfloat16)
+    cpu = torch.device("cpu")
+    assert train._resolve_amp("auto", cpu, nn.Linear(64, 10)) is None
+    assert train._resolve_amp("auto", cpu, nn.Sequential(nn.Conv2d(1, 6, 5))) == torch.bfloat16
+    assert train._resolve_amp("auto", cpu, nn.Linear(1000, 1000)) == torch.bfloat16
+    assert train._resolve_amp(True, cpu, nn.Linear(64, 10)) == torch.bfloat16
+    assert train._resolve_amp(False, cpu, nn.Linear(1000, 1000)) is None
+    with pytest.raises(ValueError, match="amp must be"):
+        train._resolve_amp("fast", cpu)
