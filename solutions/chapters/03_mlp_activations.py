@@ -1,0 +1,75 @@
+"""Worked solutions to the exercises of chapter 03 · MLP and activations.
+
+Run it from the repository root: ``python solutions/chapters/03_mlp_activations.py``.
+Each solution is followed by the same check the notebook runs; a wrong answer raises
+``dlcourse.CheckError``.
+"""
+import torch
+import torch.nn.functional as F
+
+import dlcourse
+from dlcourse.models import MLP
+
+dlcourse.setup(seed=0, quiet=True)
+
+# The notebook's test inputs: an ordinary range, the kink at 0, and values where a naive
+# exp overflows in float32.
+X_TEST = torch.cat([torch.linspace(-6, 6, 121),
+                    torch.tensor([0.0, -1e-3, 1e-3, -30.0, 30.0, -100.0, 100.0])])
+
+
+def sigmoid(x):
+    """The notebook's stable sigmoid: exp only ever sees -|x| <= 0."""
+    e = torch.exp(torch.where(x >= 0, -x, x))
+    return torch.where(x >= 0, 1 / (1 + e), e / (1 + e))
+
+
+# %% Exercise 1: a stable softplus
+#
+# log(1 + e^x) = max(x, 0) + log(1 + e^{-|x|}):
+#   for x >= 0: log(e^x (e^{-x} + 1)) = x + log(1 + e^{-x});
+#   for x <  0: nothing to rewrite, and -|x| = x.
+# e^{-|x|} is in (0, 1], so nothing overflows, and log1p keeps the digits of log(1 + u)
+# when u is tiny (for x = -30 the answer is about e^-30 = 9e-14, not 0).
+def softplus(x):
+    """log(1 + exp(x)), stable for any x."""
+    return torch.clamp(x, min=0) + torch.log1p(torch.exp(-x.abs()))
+
+
+dlcourse.check_close("softplus(x)", softplus(X_TEST), F.softplus(X_TEST), atol=1e-6)
+
+
+# %% Exercise 2: the derivative of SiLU by hand
+#
+# d/dx [x sigma(x)] = sigma(x) + x sigma'(x) = sigma(x) + x sigma(x)(1 - sigma(x))
+#                   = sigma(x) (1 + x (1 - sigma(x))).
+def d_silu(x):
+    """The derivative of x * sigmoid(x), by hand."""
+    s = sigmoid(x)
+    return s * (1 + x * (1 - s))
+
+
+x_req = X_TEST.clone().requires_grad_(True)
+F.silu(x_req).sum().backward()
+dlcourse.check_close("d_silu(x)", d_silu(X_TEST), x_req.grad, atol=1e-6)
+
+
+# %% Exercise 3: count the parameters of an MLP
+#
+# Layer l maps sizes[l] inputs to sizes[l+1] outputs: a (sizes[l+1], sizes[l]) weight
+# matrix plus sizes[l+1] biases, i.e. (sizes[l] + 1) * sizes[l+1] numbers.
+def count_parameters(sizes):
+    """Number of weights and biases of an MLP with layer widths sizes = [in, hidden..., out]."""
+    return sum((n_in + 1) * n_out for n_in, n_out in zip(sizes[:-1], sizes[1:]))
+
+
+SIZES = [[2, 2, 2], [64, 256, 128, 10], [784, 512, 512, 10], [10, 1]]
+dlcourse.check_close("count_parameters for 4 MLPs", torch.tensor([count_parameters(s) for s in SIZES]),
+                     torch.tensor([sum(p.numel() for p in MLP(s).parameters()) for s in SIZES]), atol=0.5)
+
+# The digit classifier of the chapter, layer by layer: the 256 -> 128 layer holds most of it.
+digits = [64, 256, 128, 10]
+per_layer = [(n_in + 1) * n_out for n_in, n_out in zip(digits[:-1], digits[1:])]
+print(f"digit MLP {digits}: {count_parameters(digits)} parameters, per layer {per_layer}")
+assert per_layer == [16640, 32896, 1290]
+print("all chapter 03 exercise checks passed")
