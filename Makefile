@@ -33,8 +33,9 @@ $(STAMP): pyproject.toml constraints.txt
 
 install: $(STAMP)
 
+LAB_DIR ?= $(CURDIR)
 lab: install
-	$(BIN)/jupyter lab --notebook-dir=$(CURDIR) $(ROOT_FLAG) $(LAB_ARGS)
+	$(BIN)/jupyter lab --notebook-dir=$(LAB_DIR) $(ROOT_FLAG) $(LAB_ARGS)
 
 # Notebooks run in fast mode; with the mirror present nothing may touch the network.
 # One pytest worker per core, one thread per worker: oversubscribed OpenMP threads spin-wait.
