@@ -88,12 +88,15 @@ def _validate_in_browser(browser, base: str, path: str, screenshot: Path) -> tup
     page = browser.new_page(viewport={"width": 1400, "height": 900})
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
-    page.goto(f"{base}/lab/tree/{path}?token={TOKEN}")
+    # A workspace of its own: JupyterLab would otherwise reopen the previous notebook too, and
+    # Validate acts on whichever tab is active.
+    workspace = screenshot.stem
+    page.goto(f"{base}/lab/workspaces/{workspace}/tree/{path}?reset&token={TOKEN}")
     page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
     # The toolbar button; the widget around it can report "not visible" while the toolbar
     # lays out, so wait for the kernel to be idle and click through the DOM.
-    button = page.locator(".jp-NotebookPanel-toolbar [aria-label='Validate'], "
-                          ".jp-NotebookPanel-toolbar button:has-text('Validate')").first
+    panel = ".jp-NotebookPanel:not(.lm-mod-hidden) .jp-NotebookPanel-toolbar"
+    button = page.locator(f"{panel} [aria-label='Validate'], {panel} button:has-text('Validate')").first
     button.wait_for(state="attached", timeout=30_000)
     page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle'], .jp-mod-idle", timeout=60_000)
     try:
