@@ -26,3 +26,17 @@ c.Execute.interrupt_on_timeout = True
 # nbgrader copies every other file of source/<id> to release/ and into the students' autograde
 # folders, so it must be ignored.
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "a[0-9][0-9]_*.py"]
+
+# Autograding as nbgrader does it, plus a cap on each output's length: LimitOutput counts lines,
+# so one 50 MB line would reach the autograded notebook and the feedback whole. Grade untrusted
+# submissions with `python -m dlcourse.autograder <id>` (limits, tamper checks, a status each).
+c.Autograde.autograde_preprocessors = [
+    "nbgrader.preprocessors.Execute",
+    "nbgrader.preprocessors.IgnorePattern",
+    "nbconvert.preprocessors.ClearMetadataPreprocessor",
+    "nbgrader.preprocessors.LimitOutput",
+    "dlcourse.autograder.CapOutput",
+    "nbgrader.preprocessors.SaveAutoGrades",
+    "nbgrader.preprocessors.AssignLatePenalties",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
