@@ -71,13 +71,14 @@ class Limits:
     cell_s: int | None = None     # per cell; None keeps nbgrader_config.py's Execute.timeout
     memory_gb: float = 4.0        # per process: heap and anonymous mappings (RLIMIT_DATA)
     file_mb: int = 256            # largest file a process may write
-    processes: int = 512          # per user (RLIMIT_NPROC; Linux does not apply it to root)
+    processes: int = 512          # new processes and threads (RLIMIT_NPROC; not applied to root)
 
-    def apply(self) -> None:
-        """Set the limits in the child process, before it starts nbgrader."""
+    def apply(self, user_tasks: int = 0) -> None:
+        """Set the limits in the child process, before it starts nbgrader. RLIMIT_NPROC counts
+        every task of the user, so the allowance goes on top of ``user_tasks`` already running."""
         mem, fsize = int(self.memory_gb * 2**30), self.file_mb * 2**20
         for what, value in ((resource.RLIMIT_DATA, mem), (resource.RLIMIT_FSIZE, fsize),
-                            (resource.RLIMIT_NPROC, self.processes), (resource.RLIMIT_CORE, 0)):
+                            (resource.RLIMIT_NPROC, user_tasks + self.processes), (resource.RLIMIT_CORE, 0)):
             soft, hard = resource.getrlimit(what)
             value = value if hard == resource.RLIM_INFINITY else min(value, hard)
             resource.setrlimit(what, (value, value if hard == resource.RLIM_INFINITY else hard))
@@ -225,6 +226,18 @@ def _kill_leftovers(marker: str) -> int:
     return killed
 
 
+def _user_tasks() -> int:
+    """Processes and threads this user runs now (what RLIMIT_NPROC counts)."""
+    uid, n = os.getuid(), 0
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            if proc.stat().st_uid == uid:
+                n += len(os.listdir(proc / "task"))
+        except OSError:
+            continue
+    return n
+
+
 def _run_nbgrader(course: Path, aid: str, student: str, limits: Limits) -> tuple[int | None, str]:
     """Autograde one rebuilt submission in its own process; (exit code or None on timeout, log tail)."""
     marker = uuid.uuid4().hex
@@ -233,9 +246,10 @@ def _run_nbgrader(course: Path, aid: str, student: str, limits: Limits) -> tuple
     if limits.cell_s is not None:
         cmd.append(f"--Execute.timeout={limits.cell_s}")
     log_path = course / INTAKE_DIR / student / f"{aid}.log"
+    tasks = _user_tasks()
     with open(log_path, "w") as log:
         proc = subprocess.Popen(cmd, cwd=course, env=_environment(marker), stdout=log, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, preexec_fn=limits.apply, start_new_session=True)
+                                stdin=subprocess.DEVNULL, preexec_fn=lambda: limits.apply(tasks), start_new_session=True)
         try:
             code = proc.wait(timeout=limits.wall_s)
         except subprocess.TimeoutExpired:
@@ -293,6 +307,8 @@ def grade_submission(course: Path, aid: str, student: str, limits: Limits = Limi
     try:
         submission = read_submission(notebook_path(f"submitted/{student}", aid, course))
     except InvalidSubmission as e:
+        if (course / "gradebook.db").is_file():
+            _forget(course, aid, student)  # an earlier grade must not stand for this file
         return Result(student, "invalid", notes=[str(e)])
     template = nbformat.read(str(notebook_path("release", aid, course)), as_version=4)
     graded_nb, notes, tampered = rebuild(template, submission)
