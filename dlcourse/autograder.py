@@ -16,28 +16,33 @@ every submission in ``submitted/<student>/<id>/`` in four steps:
    restored notebook is still graded, so nothing is lost while an instructor reviews it.
 3. **Run**: each submission in its own ``nbgrader autograde --student`` process under
    :class:`Limits` (wall clock, memory, file size, processes), with the course's per-cell
-   timeout (``nbgrader_config.py``) and every output capped by :class:`CapOutput`. Processes
-   it leaves behind are killed.
+   timeout (``nbgrader_config.py``), every output capped by :class:`CapOutput`, a fresh home
+   and IPython folder, and the kernel in :mod:`dlcourse.sandbox` where Linux allows it: no
+   network, the gradebook, ``source/`` and other students' folders hidden, the course and the
+   Python installation read-only. Processes it leaves behind are killed.
 4. **Status**: each submission ends ``graded``, ``tampered``, ``timed_out``, ``crashed`` or
    ``invalid``, with its score and the reason, in ``autograded/status_<id>.csv``. The command
    prints that table and exits 1 unless every submission ended ``graded``.
 
-Not covered yet: the kernel runs as the grader's user, in the grader's process tree. Its code
-can read files the grader can read (the gradebook, ``source/``), reach the network, and patch
-the test helpers inside its own interpreter. Closing that needs an OS sandbox (a container
-or Linux namespaces); until then run grading in a throwaway container or VM.
+Not covered: student code shares the kernel's interpreter with the test cells that follow it,
+so it can patch the test helpers or inspect a hidden test's values while that test calls it;
+only running tests in a separate process would close that. Without namespaces (macOS, or
+Linux with unprivileged user namespaces disabled) the kernel runs unsandboxed and each status
+row says so: grade in a throwaway container or VM there.
 """
 from __future__ import annotations
 
 import argparse
 import copy
 import csv
+import dataclasses
 import os
 import re
 import resource
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -47,6 +52,7 @@ import nbformat
 from nbconvert.preprocessors import Preprocessor
 from traitlets import Bool, Integer
 
+from . import sandbox
 from .grading import COURSE_ROOT, notebook_path
 
 MAX_NOTEBOOK_BYTES = 20 * 2**20
@@ -72,6 +78,7 @@ class Limits:
     memory_gb: float = 4.0        # per process: heap and anonymous mappings (RLIMIT_DATA)
     file_mb: int = 256            # largest file a process may write
     processes: int = 512          # new processes and threads (RLIMIT_NPROC; not applied to root)
+    sandbox: bool = True          # run the kernel in dlcourse.sandbox (namespaces), if available
 
     def apply(self, user_tasks: int = 0) -> None:
         """Set the limits in the child process, before it starts nbgrader. RLIMIT_NPROC counts
@@ -203,13 +210,29 @@ def rebuild(template: nbformat.NotebookNode, submission: nbformat.NotebookNode
 
 
 # ----------------------------------------------------------------------------- run
-def _environment(marker: str) -> dict[str, str]:
-    """What the grading process sees: the venv first, no secrets from the grader's shell."""
-    keep = ("HOME", "LANG", "LC_ALL", "TMPDIR", "DLCOURSE_DATA_MIRRORS", "DLCOURSE_CACHE", "DLCOURSE_OFFLINE")
+def _environment(marker: str, scratch: Path) -> dict[str, str]:
+    """What the grading process sees: the venv first, no secrets from the grader's shell, and a
+    home, IPython and Jupyter folders of its own (an IPython startup file planted in the real
+    home would run in every later student's kernel)."""
+    keep = ("LANG", "LC_ALL", "DLCOURSE_DATA_MIRRORS", "DLCOURSE_CACHE", "DLCOURSE_OFFLINE")
     env = {k: os.environ[k] for k in keep if k in os.environ}
     env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "/usr/bin:/bin")
+    for var, sub in (("HOME", "home"), ("IPYTHONDIR", "ipython"), ("JUPYTER_RUNTIME_DIR", "runtime"),
+                     ("JUPYTER_DATA_DIR", "data"), ("JUPYTER_PATH", "jupyter"), ("MPLCONFIGDIR", "mpl")):
+        env[var] = str(scratch / sub)
+        (scratch / sub).mkdir()
     env.update(OMP_NUM_THREADS="1", PYTHONHASHSEED="0", DLCOURSE_GRADING_RUN=marker)
     return env
+
+
+def _sandbox_args(course: Path, student: str, env: dict[str, str]) -> list[str]:
+    """nbgrader options (and environment) that run the kernel in :mod:`dlcourse.sandbox`."""
+    sandbox.write_kernelspec(Path(env["JUPYTER_PATH"]))
+    hidden = ["gradebook.db", "source", "submitted", "autograded", "feedback", ".grading"]
+    env["DLCOURSE_SANDBOX_COURSE"] = str(course)
+    env["DLCOURSE_SANDBOX_HIDE"] = os.pathsep.join(str(course / p) for p in hidden)
+    return [f"--Execute.kernel_name={sandbox.KERNEL_NAME}", "--KernelManager.transport=ipc",
+            f"--KernelManager.ip={env['JUPYTER_RUNTIME_DIR']}/kernel"]
 
 
 def _kill_leftovers(marker: str) -> int:
@@ -247,8 +270,11 @@ def _run_nbgrader(course: Path, aid: str, student: str, limits: Limits) -> tuple
         cmd.append(f"--Execute.timeout={limits.cell_s}")
     log_path = course / INTAKE_DIR / student / f"{aid}.log"
     tasks = _user_tasks()
-    with open(log_path, "w") as log:
-        proc = subprocess.Popen(cmd, cwd=course, env=_environment(marker), stdout=log, stderr=subprocess.STDOUT,
+    with tempfile.TemporaryDirectory(prefix="dlcourse-grading-") as scratch, open(log_path, "w") as log:
+        env = _environment(marker, Path(scratch))
+        if limits.sandbox:
+            cmd += _sandbox_args(course, student, env)
+        proc = subprocess.Popen(cmd, cwd=course, env=env, stdout=log, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL, preexec_fn=lambda: limits.apply(tasks), start_new_session=True)
         try:
             code = proc.wait(timeout=limits.wall_s)
@@ -319,6 +345,9 @@ def grade_submission(course: Path, aid: str, student: str, limits: Limits = Limi
     if stamp.is_file() and not stamp.is_symlink() and stamp.stat().st_size < 200:
         (intake.parent / "timestamp.txt").write_text(stamp.read_text(errors="replace"))
 
+    if limits.sandbox and not sandbox.available():
+        limits = dataclasses.replace(limits, sandbox=False)
+        notes.append("graded WITHOUT the sandbox: this machine cannot create Linux namespaces (unshare)")
     _forget(course, aid, student)
     code, log = _run_nbgrader(course, aid, student, limits)
     recorded = _recorded(course, aid, student)
@@ -376,12 +405,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--wall", type=float, default=Limits.wall_s, help="seconds per submission")
     p.add_argument("--cell-timeout", type=int, default=None, help="seconds per cell (default: nbgrader_config.py)")
     p.add_argument("--memory-gb", type=float, default=Limits.memory_gb, help="memory per process")
+    p.add_argument("--no-sandbox", action="store_true", help="run kernels without dlcourse.sandbox (trusted code only)")
     args = p.parse_args(argv)
     course = Path(args.root).resolve()
     if not notebook_path("release", args.assignment, course).is_file():
         p.error(f"no release/{args.assignment}/{args.assignment}.ipynb in {course}: run "
                 f"`nbgrader generate_assignment {args.assignment}` first")
-    limits = Limits(wall_s=args.wall, cell_s=args.cell_timeout, memory_gb=args.memory_gb)
+    limits = Limits(wall_s=args.wall, cell_s=args.cell_timeout, memory_gb=args.memory_gb, sandbox=not args.no_sandbox)
     results = grade_assignment(course, args.assignment, args.students or None, limits)
     print(f"\n{'student':24} {'status':10} {'score':>9}  notes")
     for r in results:

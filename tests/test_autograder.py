@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import ast
 import os
+import json
 import shutil
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -18,7 +20,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from dlcourse import autograder, grading
+from dlcourse import autograder, grading, sandbox
 from dlcourse.autograder import InvalidSubmission, Limits
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -71,11 +73,40 @@ def _forged_cell():
     return nb
 
 
-def _leaves_a_process(pid_file: Path):
+def _leaves_a_process():
     nb = _solved()
-    spawn = (f"import subprocess\np = subprocess.Popen(['sleep', '600'], start_new_session=True)\n"
-             f"open({str(pid_file)!r}, 'w').write(str(p.pid))")
+    spawn = ("import subprocess\np = subprocess.Popen(['sleep', '600'], start_new_session=True)\n"
+             "open('leftover.pid', 'w').write(str(p.pid))  # its own folder: the only one it may write")
     nb.cells.insert(nb.cells.index(_cell(nb, "setup")) + 1, nbformat.v4.new_code_cell(spawn))
+    return nb
+
+
+SPY = r"""
+import json, os, pathlib, socket
+import dlcourse
+course = pathlib.Path(os.getcwd()).parents[2]  # autograded/<student>/<id> -> the course
+def attempt(f):
+    try:
+        return f()
+    except Exception as e:
+        return type(e).__name__
+found = {
+    "source": attempt(lambda: os.listdir(course / "source")),
+    "gradebook": attempt(lambda: len((course / "gradebook.db").read_bytes())),
+    "submitted": attempt(lambda: os.listdir(course / "submitted")),
+    "autograded": attempt(lambda: os.listdir(course / "autograded")),
+    "write_course": attempt(lambda: (course / "planted.txt").write_text("x")),
+    "write_package": attempt(lambda: (pathlib.Path(dlcourse.__file__).parent / "_planted.tmp").write_text("x")),
+    "network": attempt(lambda: socket.create_connection(("127.0.0.1", PORT), timeout=3).close()),
+    "home": os.environ.get("HOME"),
+}
+pathlib.Path("spy.json").write_text(json.dumps(found))
+"""
+
+
+def _spy(port: int):
+    nb = _solved()
+    nb.cells.insert(nb.cells.index(_cell(nb, "setup")) + 1, nbformat.v4.new_code_cell(SPY.replace("PORT", str(port))))
     return nb
 
 
@@ -93,7 +124,8 @@ def course(tmp_path_factory):
     gen = subprocess.run([sys.executable, "-m", "nbgrader", "generate_assignment", AID, "--force",
                           f"--CourseDirectory.root={course}"], cwd=course, env=env, capture_output=True, text=True)
     assert gen.returncode == 0, gen.stderr[-2000:]
-    pid_file = course / "leftover.pid"
+    pid_file = grading.notebook_path("autograded/leaves_a_process", AID, course).with_name("leftover.pid")
+    listener = socket.create_server(("127.0.0.1", 0))  # what a submission must not reach
     submissions = {
         "solution": _solved(),
         "untouched": nbformat.read(str(RELEASE), as_version=4),
@@ -104,9 +136,10 @@ def course(tmp_path_factory):
         "loops": _with_relu("while True:\n    pass"),
         "floods": _with_relu("print('x' * 50_000_000)\n" + _cell(_solved(), "task1_relu").source),
         "hogs_memory": _with_relu("block = bytearray(64 * 2**30)"),
-        "leaves_a_process": _leaves_a_process(pid_file),
+        "leaves_a_process": _leaves_a_process(),
         "ignores_interrupts": _with_relu(IGNORE_SIGINT_LOOP),
         "runs_long": _with_relu("import time\ntime.sleep(600)"),
+        "spy": _spy(listener.getsockname()[1]),
     }
     for student, nb in submissions.items():
         path = grading.notebook_path(f"submitted/{student}", AID, course)
@@ -123,6 +156,7 @@ def course(tmp_path_factory):
     results = autograder.grade_assignment(course, AID, first, Limits(memory_gb=3))
     results += [autograder.grade_submission(course, AID, s, Limits(cell_s=15, memory_gb=3)) for s in endless]
     results.append(autograder.grade_submission(course, AID, wall, Limits(wall_s=20)))
+    listener.close()
     return course, {r.student: r for r in results}, pid_file, first
 
 
@@ -198,6 +232,25 @@ def test_processes_left_behind_are_killed(course):
     pid = int(pid_file.read_text())
     assert not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text().split()[2], \
         f"process {pid} started by the submission is still running"
+
+
+@pytest.mark.skipif(not sandbox.available() and os.environ.get("CI") != "true",
+                    reason="this machine cannot create Linux namespaces (unshare); CI can")
+def test_the_sandbox_hides_the_course_and_blocks_writes_and_network(course):
+    path, results = course[0], course[1]
+    planted = Path(__import__("dlcourse").__file__).parent / "_planted.tmp"
+    planted_existed = planted.exists()
+    planted.unlink(missing_ok=True)
+    r = results["spy"]
+    assert (r.status, r.score) == ("graded", FULL), _show(r)
+    found = json.loads(grading.notebook_path("autograded/spy", AID, path).with_name("spy.json").read_text())
+    assert found["source"] == [] and found["gradebook"] == 0, f"hidden tests or gradebook readable: {found}"
+    assert found["submitted"] == [] and found["autograded"] == ["spy"], f"other students visible: {found}"
+    assert found["write_course"] == "OSError" and not planted_existed, f"wrote outside its folder: {found}"
+    assert found["write_package"] == "OSError", f"could plant code in dlcourse: {found}"
+    assert found["network"] in ("OSError", "TimeoutError"), f"reached the grader's loopback: {found}"
+    assert found["home"] != os.environ.get("HOME"), "the kernel saw the grader's home folder"
+    assert not (path / "planted.txt").exists()
 
 
 def test_a_file_that_is_not_a_notebook_is_invalid_with_a_fix(course):
