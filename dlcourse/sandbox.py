@@ -35,11 +35,12 @@ def available() -> bool:
     """Can this machine make the namespaces? (Linux with unprivileged user namespaces, or root.)"""
     if shutil.which("unshare") is None or shutil.which("mount") is None:
         return False
-    try:
-        return subprocess.run([*UNSHARE, "--net", "--", "mount", "-t", "tmpfs", "tmpfs", "/mnt"],
-                              capture_output=True, timeout=30).returncode == 0
-    except (OSError, subprocess.TimeoutExpired):
-        return False
+    with tempfile.TemporaryDirectory() as probe:
+        try:
+            return subprocess.run([*UNSHARE, "--net", "--", "mount", "-t", "tmpfs", "tmpfs", probe],
+                                  capture_output=True, timeout=30).returncode == 0
+        except (OSError, subprocess.TimeoutExpired):
+            return False
 
 
 def write_kernelspec(jupyter_path: Path) -> Path:
