@@ -86,9 +86,10 @@ class Limits:
         mem, fsize = int(self.memory_gb * 2**30), self.file_mb * 2**20
         for what, value in ((resource.RLIMIT_DATA, mem), (resource.RLIMIT_FSIZE, fsize),
                             (resource.RLIMIT_NPROC, user_tasks + self.processes), (resource.RLIMIT_CORE, 0)):
-            soft, hard = resource.getrlimit(what)
-            value = value if hard == resource.RLIM_INFINITY else min(value, hard)
-            resource.setrlimit(what, (value, value if hard == resource.RLIM_INFINITY else hard))
+            hard = resource.getrlimit(what)[1]
+            if hard != resource.RLIM_INFINITY:
+                value = min(value, hard)
+            resource.setrlimit(what, (value, value))  # hard too: student code cannot raise it
 
 
 @dataclass
@@ -175,7 +176,7 @@ def rebuild(template: nbformat.NotebookNode, submission: nbformat.NotebookNode
                 tampered = True
                 notes.append(f"cell {gid!r}: nbgrader fields {changed} were changed; the original is used")
             if ref_meta.get("solution"):
-                answers[gid] = cell.source if isinstance(cell.source, str) else ""
+                answers[gid] = cell.source
             elif cell.source.strip() != ref.source.strip():
                 tampered = True
                 notes.append(f"cell {gid!r} (locked) was edited; the original is used")
@@ -225,7 +226,7 @@ def _environment(marker: str, scratch: Path) -> dict[str, str]:
     return env
 
 
-def _sandbox_args(course: Path, student: str, env: dict[str, str]) -> list[str]:
+def _sandbox_args(course: Path, env: dict[str, str]) -> list[str]:
     """nbgrader options (and environment) that run the kernel in :mod:`dlcourse.sandbox`."""
     sandbox.write_kernelspec(Path(env["JUPYTER_PATH"]))
     hidden = ["gradebook.db", "source", "submitted", "autograded", "feedback", ".grading"]
@@ -273,7 +274,7 @@ def _run_nbgrader(course: Path, aid: str, student: str, limits: Limits) -> tuple
     with tempfile.TemporaryDirectory(prefix="dlcourse-grading-") as scratch, open(log_path, "w") as log:
         env = _environment(marker, Path(scratch))
         if limits.sandbox:
-            cmd += _sandbox_args(course, student, env)
+            cmd += _sandbox_args(course, env)
         proc = subprocess.Popen(cmd, cwd=course, env=env, stdout=log, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL, preexec_fn=lambda: limits.apply(tasks), start_new_session=True)
         try:

@@ -341,7 +341,9 @@ def test_nbgrader_config_runs_nbgrader_default_autograde_steps_plus_the_cap():
 def test_limits_reach_the_grading_process():
     limits = Limits(memory_gb=1.5, file_mb=10, processes=64)
     probe = ("import resource as r\nprint(*(r.getrlimit(k)[0] for k in "
-             "(r.RLIMIT_DATA, r.RLIMIT_FSIZE, r.RLIMIT_NPROC, r.RLIMIT_CORE)))")
+             "(r.RLIMIT_DATA, r.RLIMIT_FSIZE, r.RLIMIT_NPROC, r.RLIMIT_CORE)), "
+             "*(r.getrlimit(k)[1] for k in (r.RLIMIT_DATA, r.RLIMIT_FSIZE, r.RLIMIT_NPROC, r.RLIMIT_CORE)))")
     out = subprocess.run([sys.executable, "-c", probe], preexec_fn=lambda: limits.apply(user_tasks=100),
                          capture_output=True, text=True, check=True).stdout.split()
-    assert list(map(int, out)) == [int(1.5 * 2**30), 10 * 2**20, 164, 0]
+    expected = [int(1.5 * 2**30), 10 * 2**20, 164, 0]
+    assert list(map(int, out)) == expected * 2, "soft and hard limits (hard too, so code cannot raise them)"
