@@ -29,13 +29,13 @@ c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedb
 
 # Autograding as nbgrader does it, plus a cap on each output's length: LimitOutput counts lines,
 # so one 50 MB line would reach the autograded notebook and the feedback whole. Grade untrusted
-# submissions with `python -m dlcourse.autograder <id>` (limits, tamper checks, a status each).
+# submissions with `python -m dlcourse.grading.autograder <id>` (limits, tamper checks, a status each).
 c.Autograde.autograde_preprocessors = [
     "nbgrader.preprocessors.Execute",
     "nbgrader.preprocessors.IgnorePattern",
     "nbconvert.preprocessors.ClearMetadataPreprocessor",
     "nbgrader.preprocessors.LimitOutput",
-    "dlcourse.autograder.CapOutput",
+    "dlcourse.grading.autograder.CapOutput",
     "nbgrader.preprocessors.SaveAutoGrades",
     "nbgrader.preprocessors.AssignLatePenalties",
     "nbgrader.preprocessors.CheckCellMetadata",

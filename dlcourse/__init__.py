@@ -15,8 +15,8 @@ from .environment import env_report
 from .train import History, evaluate, fit, predict
 
 # Submodules load on first use (`dlcourse.models.MLP`), so `import dlcourse` stays quick.
-_SUBMODULES = {"activations", "autograd", "checks", "device", "environment", "grading", "init", "models",
-               "plot", "train", "widgets"}
+_SUBMODULES = {"activations", "autograd", "checks", "device", "environment", "init", "models",
+               "plot", "train", "widgets"}  # not grading: the course never imports it
 
 
 def __getattr__(name: str):

@@ -1,10 +1,13 @@
-"""Adversarial grading cases (COURSE.md sections 6 and 7): `python -m dlcourse.autograder`
-against submissions that delete, edit or forge test cells, kill the kernel, loop forever,
-flood the output, exhaust memory, leave processes behind, or are not notebooks at all.
+"""Adversarial grading cases (COURSE.md sections 6 and 7): `python -m dlcourse.grading.autograder`
+against submissions that delete, edit or forge test cells, rebind the test helpers, hunt for
+the hidden tests or the worked solution, kill the grader, draw unseeded random numbers, kill
+their own process, loop forever, flood the output, exhaust memory, leave processes behind, or
+are not notebooks at all.
 
-Each submission starts from a fully solved a01 notebook, so an attack that worked would show
-as a higher score. All of them are graded in one temporary course (module fixture, about
-10 s of nbgrader per submission); the rebuild and intake rules are also tested without nbgrader.
+Each attack starts from a fully solved a01 notebook (or, where it is the point, a blank or
+wrong one), so an attack that worked would show as a higher score than the genuine one. All of
+them are graded in one temporary course (module fixture, about 5 s per submission); the
+rebuild and intake rules are also tested without running anything.
 """
 from __future__ import annotations
 
@@ -16,12 +19,14 @@ import socket
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import nbformat
 import pytest
 
-from dlcourse import autograder, grading, sandbox
-from dlcourse.autograder import InvalidSubmission, Limits
+from dlcourse import grading
+from dlcourse.grading import autograder, record, sandbox
+from dlcourse.grading.autograder import InvalidSubmission, Limits
 
 ROOT = Path(__file__).resolve().parents[1]
 AID = "a01_activations_backprop"
@@ -82,9 +87,9 @@ def _leaves_a_process():
 
 
 SPY = r"""
-import json, os, pathlib, socket
+import json, os, pathlib, socket, tempfile
 import dlcourse
-course = pathlib.Path(os.getcwd()).parents[2]  # autograded/<student>/<id> -> the course
+course = pathlib.Path(COURSE)
 def attempt(f):
     try:
         return f()
@@ -92,25 +97,117 @@ def attempt(f):
         return type(e).__name__
 found = {
     "source": attempt(lambda: os.listdir(course / "source")),
+    "solutions": attempt(lambda: os.listdir(course / "solutions")),
+    "git": attempt(lambda: os.listdir(pathlib.Path(REPO) / ".git")),
     "gradebook": attempt(lambda: len((course / "gradebook.db").read_bytes())),
     "submitted": attempt(lambda: os.listdir(course / "submitted")),
-    "autograded": attempt(lambda: os.listdir(course / "autograded")),
     "write_course": attempt(lambda: (course / "planted.txt").write_text("x")),
     "write_package": attempt(lambda: (pathlib.Path(dlcourse.__file__).parent / "_planted.tmp").write_text("x")),
+    "write_root_tmp": attempt(lambda: pathlib.Path("/tmp/dlcourse-planted.txt").write_text("x")),
+    "write_own_folder": attempt(lambda: pathlib.Path("mine.txt").write_text("x")),
     "network": attempt(lambda: socket.create_connection(("127.0.0.1", PORT), timeout=3).close()),
+    "processes": len([p for p in os.listdir("/proc") if p.isdigit()]),
     "home": os.environ.get("HOME"),
 }
-pathlib.Path("spy.json").write_text(json.dumps(found))
+print("SPY" + json.dumps(found))
 """
 
 
-def _spy(port: int):
+def _spy(port: int, course: Path):
     nb = _solved()
-    nb.cells.insert(nb.cells.index(_cell(nb, "setup")) + 1, nbformat.v4.new_code_cell(SPY.replace("PORT", str(port))))
+    code = SPY.replace("PORT", str(port)).replace("COURSE", repr(str(course))).replace("REPO", repr(str(ROOT)))
+    nb.cells.insert(nb.cells.index(_cell(nb, "setup")) + 1, nbformat.v4.new_code_cell(code))
     return nb
 
 
+# A wrong relu, plus everything a student who wants the points might rebind in the notebook's
+# namespace: the checks, torch's comparisons, numpy's, AssertionError, IPython's error handling.
+REBINDS = BROKEN_RELU + r"""
+import numpy, torch, dlcourse.checks
+check_close = check_shape = lambda *a, **k: None
+dlcourse.checks.check_close = dlcourse.checks.check_shape = lambda *a, **k: None
+torch.equal = lambda *a, **k: True
+torch.allclose = lambda *a, **k: True
+torch.testing.assert_close = numpy.testing.assert_allclose = lambda *a, **k: None
+torch.Tensor.__eq__ = lambda self, other: True
+get_ipython().set_custom_exc((BaseException,), lambda *a, **k: None)
+import dlcourse.grading.runner as runner
+runner.Student.serve = lambda self, *a: None
+"""
+
+# Looks for the hidden tests everywhere it can read (NEEDLE: a line only they hold, hex-encoded
+# so that this cell does not hold it), prints what it finds (so into the feedback), and prints
+# the code of every cell its process runs.
+HUNTER = r"""
+import os, time
+def _hunt(needle=bytes.fromhex("NEEDLE")):
+    found, start = [], time.time()
+    for top in ["/", os.getcwd()]:
+        for folder, dirs, files in os.walk(top):
+            dirs[:] = [d for d in dirs if d not in ("proc", "sys", "dev")]
+            for name in files:
+                path = os.path.join(folder, name)
+                try:
+                    if os.path.getsize(path) < 5_000_000 and needle in open(path, "rb").read():
+                        found.append(path)
+                except OSError:
+                    pass
+            if time.time() - start > 20:
+                return found
+    return found
+print("HUNTED", _hunt())
+get_ipython().events.register("pre_run_cell", lambda info: print("CELL", info.raw_cell))
+"""
+
+# A blank release whose first answer copies the worked solution's answers, if it can read them.
+COPIER = r"""
+import json, pathlib
+for candidate in [pathlib.Path(COURSE) / "solutions", pathlib.Path(REPO) / "solutions"]:
+    try:
+        nb = json.loads((candidate / "AID" / "AID.ipynb").read_text())
+    except OSError:
+        continue
+    for cell in nb["cells"]:
+        if cell["metadata"].get("nbgrader", {}).get("solution"):
+            exec("".join(cell["source"]), globals())
+    print("COPIED from", candidate)
+"""
+
+# Kills every other process it can see, and its parent: the grader, if it could see it.
+KILLER = r"""
+import os, signal
+for pid in {int(p) for p in os.listdir("/proc") if p.isdigit()} | {os.getppid()}:
+    if pid not in (os.getpid(), 0):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+"""
+
+# Correct on some calls only: unseeded randomness must still give one score on every re-grade.
+COIN = r"""
+import random
+def relu(x):
+    return x.clamp(min=0) if random.random() < 0.5 else x
+"""
+
+
 IGNORE_SIGINT_LOOP = "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    pass"
+
+
+def _hidden_lines() -> set[str]:
+    return grading.secret_lines(SOURCE, grading.HIDDEN_MARKERS)
+
+
+def _hidden_line() -> str:
+    return max(sorted(_hidden_lines()), key=len)
+
+
+def _copier(course: Path):
+    nb = nbformat.read(str(RELEASE), as_version=4)
+    code = COPIER.replace("COURSE", repr(str(course))).replace("REPO", repr(str(ROOT))).replace("AID", AID)
+    _cell(nb, "task1_relu").source = code
+    return nb
 
 
 @pytest.fixture(scope="module")
@@ -118,7 +215,7 @@ def course(tmp_path_factory):
     """A temporary course with a01 generated and one submission per attack, all graded."""
     course = tmp_path_factory.mktemp("course")
     shutil.copy(ROOT / "nbgrader_config.py", course)
-    for kind in ("source", "release"):
+    for kind in ("source", "release", "solutions"):
         shutil.copytree(ROOT / kind / AID, course / kind / AID)
     env = {**os.environ, "PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"]}
     gen = subprocess.run([sys.executable, "-m", "nbgrader", "generate_assignment", AID, "--force",
@@ -139,7 +236,13 @@ def course(tmp_path_factory):
         "leaves_a_process": _leaves_a_process(),
         "ignores_interrupts": _with_relu(IGNORE_SIGINT_LOOP),
         "runs_long": _with_relu("import time\ntime.sleep(600)"),
-        "spy": _spy(listener.getsockname()[1]),
+        "spy": _spy(listener.getsockname()[1], course),
+        "rebinds": _with_relu(REBINDS),
+        "hunter": _with_relu(HUNTER.replace("NEEDLE", _hidden_line().encode().hex()) +
+                             _cell(_solved(), "task1_relu").source),
+        "copier": _copier(course),
+        "killer": _with_relu(KILLER),
+        "coin": _with_relu(COIN),
     }
     for student, nb in submissions.items():
         path = grading.notebook_path(f"submitted/{student}", AID, course)
@@ -152,120 +255,181 @@ def course(tmp_path_factory):
     # The course's per-cell timeout (120 s) for most; 15 s for the endless loops, far above what
     # a cell of a01 needs even on a loaded 2-core machine (importing torch there took ~5 s).
     endless, wall = ["ignores_interrupts", "loops"], "runs_long"
-    first = [s for s in sorted(submissions) if s not in endless + [wall]] + ["not_json"]
+    first = [s for s in sorted(submissions) if s not in endless + [wall]]
+    first.remove("killer")
+    first.insert(0, "killer")  # the others must still be graded after it
+    leftovers_before = _grading_tmp()
     results = autograder.grade_assignment(course, AID, first, Limits(memory_gb=3))
+    regrades = [autograder.grade_submission(course, AID, "coin", Limits(memory_gb=3)).score for _ in range(2)]
     results += [autograder.grade_submission(course, AID, s, Limits(cell_s=15, memory_gb=3)) for s in endless]
     results.append(autograder.grade_submission(course, AID, wall, Limits(wall_s=20)))
+    results.append(autograder.grade_submission(course, AID, "not_json"))
     listener.close()
-    return course, {r.student: r for r in results}, pid_file, first
+    return SimpleNamespace(path=course, results={r.student: r for r in results}, pid_file=pid_file, first=first,
+                           regrades=regrades, leftovers=_grading_tmp() - leftovers_before)
+
+
+def _grading_tmp() -> set[str]:
+    import tempfile
+    return {p.name for p in Path(tempfile.gettempdir()).glob("dlcourse-*")}
+
+
+def _autograded(course, student: str) -> nbformat.NotebookNode:
+    return nbformat.read(str(grading.notebook_path(f"autograded/{student}", AID, course.path)), as_version=4)
 
 
 def _show(r) -> str:
-    return f"{r.student}: {r.status} {r.score}/{r.max_score} notes={r.notes}"
+    return f"{r.student}: {r.status} {r.score}/{r.max_score} failed={r.failed} notes={r.notes}"
+
+
+def _outputs(nb) -> str:
+    return "\n".join(str(o.get("text", "")) + str(o.get("evalue", "")) + "\n".join(o.get("traceback", []))
+                     for c in nb.cells if c.cell_type == "code" for o in c.outputs)
 
 
 def test_honest_submissions_are_graded(course):
-    results = course[1]
+    results = course.results
     assert results["solution"].status == "graded" and results["solution"].score == FULL == results["solution"].max_score, \
         _show(results["solution"])
     assert (results["untouched"].status, results["untouched"].score) == ("graded", 0), _show(results["untouched"])
 
 
+def test_rebinding_the_test_helpers_in_the_notebook_earns_nothing(course):
+    """The checks, torch's and numpy's comparisons, __eq__, IPython's error handling and the
+    grading runner itself, all rebound in the student's process: the wrong relu still fails."""
+    r = course.results["rebinds"]
+    assert (r.score, r.failed) == (FULL - RELU_POINTS, ["task1_relu_test"]), _show(r)
+
+
+def test_no_hidden_test_reaches_the_student_or_the_feedback(course):
+    r = course.results["hunter"]
+    assert (r.status, r.score) == ("graded", FULL), _show(r)
+    nb = _autograded(course, "hunter")
+    text = _outputs(nb)
+    assert "HUNTED []" in text, f"the submission found files holding hidden tests: {text[:2000]}"
+    assert "CELL def relu" in text, "the hook that prints every cell it runs did not run: the probe is broken"
+    shown = {line.strip() for line in (text + "\n".join(c.source for c in nb.cells)).splitlines()}
+    leaks = sorted(_hidden_lines() & shown)
+    assert not leaks, f"hidden-test lines in the autograded notebook (and so in the feedback): {leaks[:5]}"
+
+
+def test_the_worked_solution_cannot_be_copied_at_grading_time(course):
+    r = course.results["copier"]
+    assert r.score == 0 and "COPIED" not in _outputs(_autograded(course, "copier")), _show(r)
+
+
+def test_a_submission_cannot_stop_the_batch(course):
+    """It killed every process it could see first; every later submission was still graded."""
+    killer = course.results["killer"]
+    assert (killer.status, killer.score) == ("graded", FULL - RELU_POINTS), _show(killer)
+    assert course.results["solution"].score == FULL
+    assert set(record.read_status(course.path, AID)) >= set(course.first)
+
+
+def test_unseeded_randomness_gives_the_same_score_on_every_regrade(course):
+    first = course.results["coin"].score
+    assert course.regrades == [first, first], f"scores over three gradings: {[first] + course.regrades}"
+
+
 @pytest.mark.parametrize("student", ["deleted_test", "edited_test"])
 def test_a_deleted_or_edited_test_cell_is_restored_and_flagged(course, student):
-    r = course[1][student]
+    r = course.results[student]
     assert r.status == "tampered", _show(r)
     assert (r.score, r.max_score) == (FULL - RELU_POINTS, FULL), _show(r)
     assert any("task1_relu_test" in n for n in r.notes), _show(r)
 
 
 def test_a_forged_grade_cell_earns_nothing(course):
-    r = course[1]["forged_cell"]
+    r = course.results["forged_cell"]
     assert (r.status, r.score, r.max_score) == ("tampered", FULL, FULL), _show(r)
     assert any("bonus_test" in n for n in r.notes), _show(r)
 
 
-def test_a_killed_kernel_ends_as_crashed_not_silence(course):
-    r = course[1]["exits"]
+def test_a_killed_process_ends_as_crashed_not_silence(course):
+    r = course.results["exits"]
     assert r.status == "crashed", _show(r)
     assert not r.score, _show(r)
 
 
 def test_an_endless_cell_is_stopped_and_the_rest_still_graded(course):
-    r = course[1]["loops"]
+    r = course.results["loops"]
     assert r.status == "timed_out", _show(r)
     assert r.score == FULL - RELU_POINTS, _show(r)
     assert any("task1_relu" in n for n in r.notes), _show(r)
 
 
 def test_a_cell_ignoring_the_interrupt_is_timed_out(course):
-    r = course[1]["ignores_interrupts"]
+    r = course.results["ignores_interrupts"]
     assert r.status == "timed_out", _show(r)
     assert any("did not stop when interrupted" in n for n in r.notes), _show(r)
 
 
 def test_the_wall_clock_limit_stops_a_whole_submission(course):
-    r = course[1]["runs_long"]
+    r = course.results["runs_long"]
     assert r.status == "timed_out", _show(r)
     assert any("wall-clock" in n for n in r.notes), _show(r)
 
 
 def test_a_flood_of_output_is_cut(course):
-    path, r = course[0], course[1]["floods"]
+    r = course.results["floods"]
     assert (r.status, r.score) == ("graded", FULL), _show(r)
-    graded = grading.notebook_path("autograded/floods", AID, path)
+    graded = grading.notebook_path("autograded/floods", AID, course.path)
     assert graded.stat().st_size < 1_000_000, f"{graded.stat().st_size:,} bytes: the 50 MB output was kept"
     assert "cut by the grader" in graded.read_text()
 
 
 def test_memory_is_limited(course):
-    r = course[1]["hogs_memory"]
+    r = course.results["hogs_memory"]
     assert (r.status, r.score) == ("graded", FULL - RELU_POINTS), _show(r)
-    text = grading.notebook_path("autograded/hogs_memory", AID, course[0]).read_text()
-    assert "MemoryError" in text
+    assert "MemoryError" in grading.notebook_path("autograded/hogs_memory", AID, course.path).read_text()
 
 
-def test_processes_left_behind_are_killed(course):
-    _, results, pid_file, _ = course
-    assert (results["leaves_a_process"].status, results["leaves_a_process"].score) == ("graded", FULL), \
-        _show(results["leaves_a_process"])
-    pid = int(pid_file.read_text())
-    assert not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text().split()[2], \
-        f"process {pid} started by the submission is still running"
+def test_processes_left_behind_are_killed_and_nothing_is_left_in_tmp(course):
+    assert (course.results["leaves_a_process"].status, course.results["leaves_a_process"].score) == ("graded", FULL), \
+        _show(course.results["leaves_a_process"])
+    text = _outputs(_autograded(course, "leaves_a_process"))
+    assert "Traceback" not in text, text[:2000]
+    alive = [p for p in Path("/proc").glob("[0-9]*") if _cmdline(p) == "sleep\x00600\x00"]
+    assert not alive, f"a process started by a submission is still running: {alive}"
+    assert not course.leftovers, f"grading left these in the temporary folder: {course.leftovers}"
+
+
+def _cmdline(proc: Path) -> str:
+    try:
+        return (proc / "cmdline").read_text()
+    except OSError:
+        return ""
 
 
 @pytest.mark.skipif(not sandbox.available(), reason="this machine cannot create Linux namespaces (unshare): "
                     "grading runs unsandboxed here, and each status row says so")
-def test_the_sandbox_hides_the_course_and_blocks_writes_and_network(course):
-    path, results = course[0], course[1]
-    planted = Path(__import__("dlcourse").__file__).parent / "_planted.tmp"
-    planted_existed = planted.exists()
-    planted.unlink(missing_ok=True)
-    r = results["spy"]
+def test_the_sandbox_shows_only_what_a_student_has(course):
+    r = course.results["spy"]
     assert (r.status, r.score) == ("graded", FULL), _show(r)
-    found = json.loads(grading.notebook_path("autograded/spy", AID, path).with_name("spy.json").read_text())
-    assert found["source"] == [] and found["gradebook"] == 0, f"hidden tests or gradebook readable: {found}"
-    assert found["submitted"] == [] and found["autograded"] == ["spy"], f"other students visible: {found}"
-    assert found["write_course"] == "OSError" and not planted_existed, f"wrote outside its folder: {found}"
-    assert found["write_package"] == "OSError", f"could plant code in dlcourse: {found}"
+    line = next(x for x in _outputs(_autograded(course, "spy")).splitlines() if x.startswith("SPY"))
+    found = json.loads(line[3:])
+    for secret in ("source", "solutions", "git", "gradebook", "submitted"):
+        assert found[secret] == "FileNotFoundError", f"{secret} visible to the submission: {found}"
+    for where in ("write_course", "write_package", "write_root_tmp"):
+        assert found[where] in ("OSError", "FileNotFoundError"), f"wrote outside its folder ({where}): {found}"
+    assert isinstance(found["write_own_folder"], int), f"could not write its own folder: {found}"
     assert found["network"] in ("OSError", "TimeoutError"), f"reached the grader's loopback: {found}"
-    assert found["home"] != os.environ.get("HOME"), "the kernel saw the grader's home folder"
-    assert not (path / "planted.txt").exists()
+    assert found["processes"] <= 3, f"saw {found['processes']} processes: the grader's must be invisible"
+    assert found["home"] != os.environ.get("HOME"), "the submission saw the grader's home folder"
+    assert not (course.path / "planted.txt").exists()
+    assert not (Path(__import__("dlcourse").__file__).parent / "_planted.tmp").exists()
 
 
 def test_a_file_that_is_not_a_notebook_is_invalid_with_a_fix(course):
-    r = course[1]["not_json"]
+    r = course.results["not_json"]
     assert r.status == "invalid" and "not a valid notebook" in r.notes[0] and "File > Download" in r.notes[0], _show(r)
 
 
-def test_every_submission_has_a_status_row(course):
-    import csv
-
-    path, _, _, first = course
-    with open(path / "autograded" / f"status_{AID}.csv") as f:
-        rows = {row["student"]: row["status"] for row in csv.DictReader(f)}
-    assert set(rows) == set(first)
-    assert set(rows.values()) <= set(autograder.STATUSES)
+def test_every_submission_has_a_status_row_and_regrades_accumulate(course):
+    rows = record.read_status(course.path, AID)
+    assert set(rows) == set(course.results), "a row for every submission, re-graded ones included"
+    assert {r["status"] for r in rows.values()} <= set(autograder.STATUSES)
+    assert rows["runs_long"]["status"] == "timed_out" and rows["solution"]["status"] == "graded"
 
 
 # ----------------------------------------------------------------------------- without nbgrader
@@ -334,8 +498,8 @@ def test_nbgrader_config_runs_nbgrader_default_autograde_steps_plus_the_cap():
     tree = ast.parse((ROOT / "nbgrader_config.py").read_text())
     ours = next(ast.literal_eval(n.value) for n in ast.walk(tree) if isinstance(n, ast.Assign)
                 and ast.unparse(n.targets[0]) == "c.Autograde.autograde_preprocessors")
-    assert [import_item(p) for p in ours if p != "dlcourse.autograder.CapOutput"] == default
-    assert ours.index("dlcourse.autograder.CapOutput") < ours.index("nbgrader.preprocessors.SaveAutoGrades")
+    assert [import_item(p) for p in ours if p != "dlcourse.grading.autograder.CapOutput"] == default
+    assert ours.index("dlcourse.grading.autograder.CapOutput") < ours.index("nbgrader.preprocessors.SaveAutoGrades")
 
 
 def test_limits_reach_the_grading_process():

@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 
 from dlcourse.checks import CheckError, check_close, check_dtype, check_shape, grad_check, numerical_gradient
 
@@ -71,3 +72,23 @@ def test_python_numbers_are_compared_in_float64():
     with pytest.raises(CheckError):
         check_close("x", [1.0 + 1e-9], [1.0], atol=1e-12, rtol=0)
     check_close("x", 2.0, torch.tensor(2.0, dtype=torch.float64), atol=0, rtol=0)
+
+
+def test_forbid_raises_names_the_rule_restores_and_nests():
+    from dlcourse.checks import READY_MADE_ACTIVATIONS, forbid, forbidden_now
+
+    x = torch.tensor([-1.0, 2.0])
+    before = (torch.relu, F.gelu, torch.Tensor.softmax)
+    with forbid(["torch.relu", "torch.Tensor.softmax"], "Task 1 builds it by hand"):
+        with pytest.raises(CheckError, match=r"torch\.relu.*Task 1 builds it by hand"):
+            torch.relu(x)
+        with pytest.raises(CheckError, match=r"torch\.Tensor\.softmax"):
+            x.softmax(0)
+        assert torch.equal(F.gelu(x), F.gelu(x)), "only the named functions are forbidden"
+        with forbid(READY_MADE_ACTIVATIONS, "inner"):
+            with pytest.raises(CheckError, match="gelu"):
+                F.gelu(x)
+            assert [rule for _, rule in forbidden_now()] == ["Task 1 builds it by hand", "inner"]
+        assert torch.equal(F.gelu(x), before[1](x)), "the inner block restored what it forbade"
+    assert (torch.relu, F.gelu, torch.Tensor.softmax) == before and forbidden_now() == []
+    assert "torch.nn.functional.gelu" in READY_MADE_ACTIVATIONS and "torch.special.expit" in READY_MADE_ACTIVATIONS

@@ -6,7 +6,7 @@ submitted/ and autograded/ folders are never touched):
 * nbgrader regenerates the release, which must equal the committed release/ cell by cell;
 * nothing from the solution blocks or the hidden tests reaches release/, and solutions/
   equals source/ without its hidden tests;
-* one `nbgrader autograde` call grades several "students" at once: the source notebook
+* the autograder (`dlcourse.grading.autograder`) grades several "students": the source notebook
   (full marks), the untouched release (exactly 0), the release with only the odd-numbered
   tasks solved and the one with only the even-numbered tasks solved (exactly those tasks'
   points each: partial credit works and no test cell leans on another task's code).
@@ -28,6 +28,7 @@ import nbformat
 import pytest
 
 from dlcourse import grading
+from dlcourse.grading import autograder
 
 ROOT = Path(__file__).resolve().parents[1]
 IDS = grading.assignment_ids(ROOT)
@@ -87,22 +88,22 @@ def graded(request, tmp_path_factory):
         path.parent.mkdir(parents=True)
         nbformat.write(nb, str(path))
 
-    # All students in one call. Cells that raise (the untouched and partial submissions) are
-    # graded 0 and nbgrader 0.9.6 still exits 0; it exits 1 when some submission could not be
-    # graded at all. Either way, read what the gradebook recorded and fail only on a missing grade.
-    auto = _nbgrader(course, "autograde", aid, "--force")
+    # All students through the hardened autograder (what instructors run); read what the
+    # gradebook recorded, and fail on a submission that got no grade at all.
+    results = autograder.grade_assignment(course, aid, list(submissions), autograder.Limits(memory_gb=3))
+    log = "\n".join(f"{r.student}: {r.status} {r.score}/{r.max_score} failed={r.failed} notes={r.notes}"
+                    for r in results)
     scores, cells = {}, {}
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}", course_id=COURSE_ID) as gb:
         for student in submissions:
             try:
                 sub = gb.find_submission(aid, student)
-            except MissingEntry:  # autograde never got to this student
-                pytest.fail(f"nbgrader autograde recorded no grade for {student!r} "
-                            f"(exit {auto.returncode}):\n{_tail(auto)}")
+            except MissingEntry:  # the autograder never got to this student
+                pytest.fail(f"the autograder recorded no grade for {student!r}:\n{log}")
             scores[student] = (sub.score, sub.max_score)
             cells[student] = {g.name: (g.score, g.max_score) for nb in sub.notebooks for g in nb.grades}
     return SimpleNamespace(aid=aid, course=course, source=source, release=release, tasks=tasks,
-                           scores=scores, cells=cells, log=_tail(auto))
+                           scores=scores, cells=cells, log=log)
 
 
 def _lost(cells: dict) -> str:
@@ -175,7 +176,7 @@ def test_release_shows_stubs_for_every_solution_cell(aid):
 def test_grade_ids_follow_the_task_convention(aid):
     points = grading.task_points(grading.notebook_path("source", aid, ROOT))
     assert None not in points, (f"source/{aid}: test cells worth {points.get(None)} points have a grade_id "
-                                "outside the 'task<k>_<name>_test' convention (see dlcourse/grading.py)")
+                                "outside the 'task<k>_<name>_test' convention (see dlcourse/grading/course.py)")
     assert points, f"source/{aid} has no graded test cell"
 
 

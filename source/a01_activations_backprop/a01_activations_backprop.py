@@ -42,11 +42,14 @@
 #
 # **Rules.**
 #
-# * **Task 1** builds the activations from elementary operations: tensor arithmetic,
-#   comparisons, `torch.exp`, `torch.log`, `torch.erf`, `torch.where`, `torch.clamp`,
-#   `torch.maximum`, `.max()`, `.sum()`, `math`. Do **not** call ready-made activations:
-#   no `torch.nn.functional`, `torch.relu`, `torch.sigmoid`, `torch.softmax`,
-#   `Tensor.softmax`, `torch.special.expit`. The hidden tests check this.
+# * **Task 1** builds the activations from elementary operations. Allowed: tensor arithmetic
+#   (`+ - * / **`), comparisons, `abs`/`.abs()`, `torch.exp`, `torch.log`, `torch.erf`,
+#   `torch.where`, `torch.clamp`/`.clamp()`, `torch.maximum`, `torch.zeros_like`,
+#   `torch.ones_like`, `.max()`, `.sum()`, and `math`. Not allowed: torch's ready-made
+#   activations, that is every `relu`, `leaky_relu`, `sigmoid`, `tanh`, `gelu`, `elu`, `silu`,
+#   `softmax`, `log_softmax` (and their relatives) of `torch`, `torch.nn.functional`,
+#   `torch.special` and tensor methods, and `torch.special.expit`; the exact list is
+#   `dlcourse.checks.READY_MADE_ACTIVATIONS`. The hidden tests check this.
 # * **Tasks 2 to 4** may use any torch function (e.g. `torch.sigmoid`, `torch.tanh`,
 #   `torch.softmax`), so they do not depend on your Task 1 code, but **not autograd**:
 #   no `.backward()` and no `torch.autograd.grad`. The hidden tests run your backward pass
@@ -59,7 +62,7 @@ import math
 
 import torch
 
-from dlcourse.checks import CheckError, check_close, check_shape
+from dlcourse.checks import READY_MADE_ACTIVATIONS, CheckError, check_close, check_shape, forbid
 
 _ = torch.manual_seed(0)  # `_ =`: no output
 
@@ -90,41 +93,7 @@ def relu(x: torch.Tensor) -> torch.Tensor:
 
 # %% nbgrader={"grade": true, "grade_id": "task1_relu_test", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 ### BEGIN HIDDEN TESTS
-# Helper for the hidden tests of Task 1: while student code runs inside `with _forbid_builtins():`,
-# torch's ready-made activations raise. It is defined first in this cell so that later cells
-# can use it even when this cell's own tests fail.
-import contextlib
-
-import torch.nn.functional as F
-
-
-@contextlib.contextmanager
-def _forbid_builtins():
-    targets = [(torch, n) for n in ("relu", "relu_", "sigmoid", "softmax", "log_softmax")]
-    targets += [(F, n) for n in ("relu", "relu6", "leaky_relu", "sigmoid", "gelu", "softmax",
-                                 "log_softmax", "silu", "elu")]
-    targets += [(torch.special, n) for n in ("expit", "softmax", "log_softmax")]
-    targets += [(torch.Tensor, n) for n in ("relu", "sigmoid", "softmax", "log_softmax")]
-    saved = []
-    for owner, name in targets:
-        if not hasattr(owner, name):
-            continue
-        own = name in vars(owner)
-        saved.append((owner, name, own, vars(owner).get(name)))
-
-        def banned(*args, _name=name, _owner=owner, **kwargs):
-            raise CheckError(f"Task 1 builds activations from elementary ops, but your code called "
-                             f"{getattr(_owner, '__name__', 'torch')}.{_name}: rewrite it with "
-                             f"torch.exp, torch.where, torch.clamp, arithmetic.")
-        setattr(owner, name, banned)
-    try:
-        yield
-    finally:
-        for owner, name, own, old in reversed(saved):
-            if own:
-                setattr(owner, name, old)
-            else:
-                delattr(owner, name)
+import torch.nn.functional as F  # first in this cell: the later hidden tests use it even if this cell fails
 ### END HIDDEN TESTS
 # Task 1.1 tests: relu
 x = torch.tensor([-2.0, -1.0, 0.0, 0.5, 3.0])
@@ -142,7 +111,7 @@ g = torch.Generator().manual_seed(101)
 xh = torch.randn(4, 7, generator=g, dtype=torch.float64) * 3
 check_close("relu(x) vs F.relu (float64, 4x7)", relu(xh), F.relu(xh), atol=1e-15, rtol=0)
 assert relu(xh).dtype == torch.float64, "relu must keep the input dtype (float64 in, float64 out)."
-with _forbid_builtins():
+with forbid(READY_MADE_ACTIVATIONS, "Task 1 builds activations from elementary operations"):
     relu(xh)
 ### END HIDDEN TESTS
 print("relu: tests passed")
@@ -187,7 +156,7 @@ check_close("leaky_relu(x) vs F.leaky_relu", leaky_relu(xh), F.leaky_relu(xh), a
 check_close("leaky_relu(x, slope=0.3) vs F.leaky_relu", leaky_relu(xh, slope=0.3),
             F.leaky_relu(xh, negative_slope=0.3), atol=1e-12)
 assert leaky_relu(xh).dtype == torch.float64, "leaky_relu must keep the input dtype."
-with _forbid_builtins():
+with forbid(READY_MADE_ACTIVATIONS, "Task 1 builds activations from elementary operations"):
     leaky_relu(xh, 0.1)
 ### END HIDDEN TESTS
 print("leaky_relu: tests passed")
@@ -239,7 +208,7 @@ assert sigmoid(xh).dtype == torch.float64, "sigmoid must keep the input dtype."
 big = torch.tensor([-1e4, -745.0, -88.0, 0.0, 88.0, 745.0, 1e4])
 check_close("sigmoid at extreme values", sigmoid(big), torch.sigmoid(big), atol=1e-7)
 assert not torch.isnan(sigmoid(big.double())).any(), "sigmoid gives NaN for extreme float64 inputs."
-with _forbid_builtins():
+with forbid(READY_MADE_ACTIVATIONS, "Task 1 builds activations from elementary operations"):
     sigmoid(xh)
 ### END HIDDEN TESTS
 print("sigmoid: tests passed")
@@ -288,7 +257,7 @@ check_close("gelu(x) vs F.gelu (exact, float64)", gelu(xh), F.gelu(xh), atol=1e-
 x32 = torch.randn(10, generator=g) * 5
 check_close("gelu(x) vs F.gelu (float32)", gelu(x32), F.gelu(x32), atol=1e-6)
 assert gelu(xh).dtype == torch.float64, "gelu must keep the input dtype."
-with _forbid_builtins():
+with forbid(READY_MADE_ACTIVATIONS, "Task 1 builds activations from elementary operations"):
     gelu(xh)
 ### END HIDDEN TESTS
 print("gelu: tests passed")
@@ -350,7 +319,7 @@ check_close("softmax of large negative values", softmax(-huge.abs()), torch.soft
             atol=1e-6)
 assert softmax(xh).dtype == torch.float64, "softmax must keep the input dtype."
 before = huge.clone()
-with _forbid_builtins():
+with forbid(READY_MADE_ACTIVATIONS, "Task 1 builds activations from elementary operations"):
     softmax(huge, dim=0)
 assert torch.equal(huge, before), "softmax modified its input in place."
 ### END HIDDEN TESTS

@@ -26,12 +26,12 @@ from pathlib import Path
 
 import nbformat
 
-COURSE_ROOT = Path(__file__).resolve().parents[1]
+COURSE_ROOT = Path(__file__).resolve().parents[2]
 SOLUTION_MARKERS = ("BEGIN SOLUTION", "END SOLUTION")
 HIDDEN_MARKERS = ("BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
 _TASK_RE = re.compile(r"^task(\d+)_")
 
-__all__ = ["assignment_ids", "notebook_path", "strip_hidden_tests", "build_solution", "comparable_cells",
+__all__ = ["COURSE_ROOT", "SOLUTION_MARKERS", "HIDDEN_MARKERS", "assignment_ids", "notebook_path", "strip_hidden_tests", "build_solution", "comparable_cells",
            "notebook_diff", "release_in_sync", "solution_in_sync", "secret_lines", "leaked_lines",
            "task_of", "task_points", "partial_submission", "main"]
 

@@ -1,0 +1,262 @@
+"""The trusted side of grading: decide each test in a process that never runs student code.
+
+:class:`StudentProcess` starts :mod:`.runner` (in :mod:`.sandbox` where Linux allows it) and
+has it run the submission's cells. :func:`judge` then runs the instructor's test cells, hidden
+tests included, *here*: every name the student defined is bound to a :class:`~.wire.Named`
+proxy, so ``relu(x)`` in a test sends ``x`` to the student's process and gets back plain data
+(tensors, numbers, strings, lists, tuples, dicts: see :mod:`.wire`). ``check_close``,
+``assert`` and every expected value run in this process, which the submission cannot reach:
+patching them over there changes nothing here. The grad mode and any ``dlcourse.checks.forbid``
+rules active around a call travel with it; a tensor the student changes in place is changed
+here too, so "must not modify its input" tests still see it.
+
+A test cell passes when it runs to the end, as in nbgrader; its points are all or nothing.
+"""
+from __future__ import annotations
+
+import contextlib
+import functools
+import io
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+import traceback
+import types
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import sandbox, wire
+from .runner import MAX_OUTPUT_CHARS, cap_text
+
+INTERRUPT_GRACE_S = 5  # after a timeout, how long a cell has to stop before its process is killed
+
+
+@dataclass
+class CellOutcome:
+    """What one of the submission's cells did in the student's process."""
+    stdout: str = ""
+    stderr: str = ""
+    error: str | None = None
+
+
+@dataclass
+class TestOutcome:
+    """One graded test cell's verdict."""
+    grade_id: str
+    points: float
+    passed: bool
+    message: str = ""   # why it failed: what the student sees
+    output: str = ""    # what the test printed
+    detail: str = ""    # the judge's traceback (for the instructor)
+
+
+@dataclass
+class Verdict:
+    cells: dict[str, CellOutcome] = field(default_factory=dict)
+    tests: list[TestOutcome] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    timed_out: bool = False
+    crashed: bool = False
+
+
+class StudentProcess:
+    """The submission's process and the pipes to it."""
+
+    def __init__(self, scratch: Path, env: dict[str, str], limits, readable: list[Path], sandboxed: bool):
+        self.scratch, self.env, self.limits, self.readable, self.sandboxed = scratch, env, limits, readable, sandboxed
+        self.proc: subprocess.Popen | None = None
+        self.endpoint: wire.Endpoint | None = None
+        self.stopped = False  # killed by the grader (after a timeout): later tests cannot call it
+
+    def start(self, user_tasks: int = 0) -> None:
+        to_child, from_judge = os.pipe()[::-1]   # (write end, read end)
+        from_child, to_judge = os.pipe()
+        argv = [sys.executable, "-m", "dlcourse.grading.runner", str(from_judge), str(to_judge)]
+        work = self.scratch / "work"
+        if self.sandboxed:
+            writable = [self.scratch / d for d in ("work", "home", "tmp")]
+            argv = sandbox.command(argv, self.readable, writable, work, self.scratch / "root")
+        log = open(self.scratch / "process.log", "wb")
+        limits = self.limits
+        self.proc = subprocess.Popen(argv, cwd=work, env=self.env, pass_fds=(from_judge, to_judge),
+                                     stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                                     preexec_fn=lambda: limits.apply(user_tasks), start_new_session=True)
+        log.close()
+        os.close(from_judge)
+        os.close(to_judge)
+        self.endpoint = wire.Endpoint(from_child, to_child, _serve_callbacks, exportable=_is_callback)
+        self.endpoint.call_meta = _call_context
+
+    def interrupt(self) -> None:
+        """SIGINT to the runner (inside the sandbox it is the first child of ``unshare``)."""
+        pid = self.proc.pid
+        if self.sandboxed:
+            try:
+                pid = int(Path(f"/proc/{pid}/task/{pid}/children").read_text().split()[0])
+            except (OSError, ValueError, IndexError):
+                return
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGINT)
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self) -> None:
+        """Kill it and all it started (its session; in the sandbox, its whole PID namespace)."""
+        if self.proc is None:
+            return
+        self.stopped = True
+        with contextlib.suppress(OSError):
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait()
+
+    def close(self) -> None:
+        self.stop()
+        if self.endpoint is not None:
+            for fd in (self.endpoint.fd_in, self.endpoint.fd_out):
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+            self.endpoint = None
+
+
+def _is_callback(value) -> bool:
+    """What the judge lends the student's process: functions (e.g. the f of a gradient check)."""
+    return isinstance(value, (types.FunctionType, types.MethodType, types.BuiltinFunctionType, functools.partial))
+
+
+def _serve_callbacks(endpoint, op: str, meta: dict, call: list):
+    """The student's process may call back what it was lent, and nothing else."""
+    target = meta.get("target")
+    if op != "call" or not isinstance(target, dict) or set(target) != {"own"}:
+        raise PermissionError("the grader only answers calls of the functions it passed to your code")
+    args, kwargs = call
+    return endpoint.resolve(target)(*args, **{str(k): v for k, v in kwargs.items()})
+
+
+def _call_context() -> dict:
+    import torch
+
+    from dlcourse.checks import forbidden_now
+
+    return {"grad": torch.is_grad_enabled(), "forbid": [[list(names), rule] for names, rule in forbidden_now()]}
+
+
+def _request(student: StudentProcess, op: str, timeout: float, **fields):
+    ep = student.endpoint
+    ep.deadline = time.monotonic() + timeout
+    try:
+        return ep.request(op, **fields)
+    finally:
+        ep.deadline = None
+
+
+def _stop_or_kill(student: StudentProcess) -> bool:
+    """After a timeout: interrupt, wait for the reply that says it stopped; True if it did."""
+    student.interrupt()
+    ep = student.endpoint
+    ep.deadline = time.monotonic() + INTERRUPT_GRACE_S
+    try:
+        ep._wait_reply([])
+        return True
+    except (wire.Deadline, wire.WireError):
+        student.stop()
+        return False
+    except wire.RemoteError:
+        return True
+    finally:
+        ep.deadline = None
+
+
+def run_cells(student: StudentProcess, cells: list[tuple[str, str]], cell_s: float, verdict: Verdict) -> None:
+    """Run the submission's cells ``(name, source)`` in order; a cell that raises does not stop the rest."""
+    for name, source in cells:
+        if not student.alive():
+            verdict.cells[name] = CellOutcome(error="not run: the notebook's process had died")
+            continue
+        try:
+            out = _request(student, "run", cell_s, target=None, source=source, seed=0)
+            verdict.cells[name] = CellOutcome(**{k: out.get(k) for k in ("stdout", "stderr", "error")}) \
+                if isinstance(out, dict) else CellOutcome(error="no result")
+        except wire.Deadline:
+            verdict.timed_out = True
+            stopped = _stop_or_kill(student)
+            verdict.cells[name] = CellOutcome(error=f"stopped: ran past the {cell_s:g} s limit per cell")
+            verdict.notes.append(f"cell {name!r} ran past the {cell_s:g} s limit per cell" +
+                                 ("" if stopped else " and did not stop when interrupted"))
+        except (wire.WireError, wire.RemoteError) as e:
+            verdict.crashed = True
+            verdict.cells[name] = CellOutcome(error=f"the notebook's process died here: {e}")
+            verdict.notes.append(f"the notebook's process died in cell {name!r} (os._exit, a crash, or the "
+                                 f"memory limit): {e}")
+            student.stop()
+
+
+def judge(student: StudentProcess, setup: list[str], tests: list[tuple[str, float, str]], cell_s: float,
+          verdict: Verdict) -> None:
+    """Run the trusted ``setup`` cells and the test cells ``(grade_id, points, source)`` here."""
+    import numpy as np
+    import torch
+
+    random.seed(0)
+    np.random.seed(0)
+    torch.manual_seed(0)
+    ns: dict = {"__name__": "__grading__"}
+    if student.alive():
+        try:
+            names = _request(student, "names", cell_s, target=None)
+            for name, info in (names if isinstance(names, dict) else {}).items():
+                if isinstance(info, dict) and "callable" in info:
+                    ns[str(name)] = wire.Named(student.endpoint, 0, "function", str(name))
+                elif isinstance(info, dict) and "value" in info:
+                    ns[str(name)] = info["value"]
+        except (wire.Deadline, wire.WireError, wire.RemoteError) as e:
+            verdict.notes.append(f"could not list the notebook's names: {e}")
+    for source in setup:  # the course's own locked cells: imports and helpers
+        exec(compile(source, "<setup cell>", "exec"), ns)
+    for grade_id, points, source in tests:
+        verdict.tests.append(_one_test(student, ns, grade_id, points, source, cell_s, verdict))
+
+
+def _one_test(student, ns, grade_id, points, source, cell_s, verdict) -> TestOutcome:
+    out = io.StringIO()
+    ep = student.endpoint
+    ep.deadline = time.monotonic() + cell_s
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
+            exec(compile(source, f"<test {grade_id}>", "exec"), ns)
+        return TestOutcome(grade_id, points, True, output=cap_text(out.getvalue()))
+    except wire.Deadline:
+        verdict.timed_out = True
+        message = f"timed out: your code ran past the {cell_s:g} s limit for this test"
+        if not _stop_or_kill(student):
+            verdict.notes.append(f"test {grade_id!r}: the code it called ran past {cell_s:g} s and did not stop")
+        else:
+            verdict.notes.append(f"test {grade_id!r}: the code it called ran past {cell_s:g} s")
+        return TestOutcome(grade_id, points, False, message, cap_text(out.getvalue()))
+    except wire.WireError as e:
+        if student.stopped:
+            return TestOutcome(grade_id, points, False, "not graded: your notebook's process was stopped "
+                               "earlier (a time limit, see the notes)", cap_text(out.getvalue()))
+        verdict.crashed = True
+        student.stop()
+        verdict.notes.append(f"test {grade_id!r}: the notebook's process died ({e})")
+        return TestOutcome(grade_id, points, False, f"your notebook's process died during this test: {e}",
+                           cap_text(out.getvalue()))
+    except BaseException as e:  # noqa: BLE001 - a failed test, whatever it raised
+        return TestOutcome(grade_id, points, False, _message(e, ns), cap_text(out.getvalue()),
+                           "".join(traceback.format_exception(type(e), e, e.__traceback__))[-MAX_OUTPUT_CHARS:])
+    finally:
+        ep.deadline = None
+
+
+def _message(e: BaseException, ns: dict) -> str:
+    if isinstance(e, NameError) and getattr(e, "name", None) not in ns:
+        return (f"{e}: define it in its answer cell, and check that the cell runs without an error "
+                "(Kernel > Restart & Run All)")
+    if isinstance(e, wire.RemoteError):
+        return f"your code raised {e.kind}: {e.message}"
+    text = str(e).strip()
+    return f"{type(e).__name__}: {text}" if text else type(e).__name__
