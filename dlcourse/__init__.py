@@ -15,7 +15,7 @@ from .environment import env_report
 from .train import History, evaluate, fit, predict
 
 # Submodules load on first use (`dlcourse.models.MLP`), so `import dlcourse` stays quick.
-_SUBMODULES = {"activations", "autograd", "checks", "device", "environment", "grading", "init", "models",
+_SUBMODULES = {"activations", "autograd", "checks", "device", "environment", "grading", "models", "weight_init",
                "plot", "train", "widgets"}
 
 
