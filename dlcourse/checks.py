@@ -146,7 +146,7 @@ def _as_outputs(name: str, who: str, out) -> list[torch.Tensor]:
     return outs
 
 
-def check_like_torch(name: str, ours: Callable, theirs: Callable, *inputs, backward: Callable | None = None,
+def check_like_torch(name: str, ours: Callable | None, theirs: Callable, *inputs, backward: Callable | None = None,
                      grad_output=None, atol: float = 1e-5, rtol: float = 1e-5, grad_atol: float | None = None,
                      grad_rtol: float | None = None, seed: int = 0, hint: str | None = None,
                      verbose: bool = True) -> None:
@@ -159,7 +159,8 @@ def check_like_torch(name: str, ours: Callable, theirs: Callable, *inputs, backw
 
     backward: optional hand-written backward pass, ``backward(grad_output, *inputs)``
         returning one gradient per floating input (a tensor when there is one); it is
-        compared with the gradients autograd computes through ``theirs``.
+        compared with the gradients autograd computes through ``theirs``. With
+        ``ours=None`` only this backward pass is checked (an exercise that writes no forward).
     grad_output: the upstream gradient (a tensor, or a tuple for several outputs).
     atol, rtol: tolerance of the outputs; grad_atol, grad_rtol: of the gradients
         (default: the same).
@@ -175,9 +176,11 @@ def check_like_torch(name: str, ours: Callable, theirs: Callable, *inputs, backw
     def fresh():
         return [x.detach().clone().requires_grad_(True) if k in diff_at else x for k, x in enumerate(inputs)]
 
+    if ours is None and backward is None:
+        raise TypeError("check_like_torch: give ours, a backward pass, or both.")
     xs_ours, xs_theirs = fresh(), fresh()
-    outs_ours = _as_outputs(name, "ours", ours(*xs_ours))
     outs_theirs = _as_outputs(name, "theirs", theirs(*xs_theirs))
+    outs_ours = outs_theirs if ours is None else _as_outputs(name, "ours", ours(*xs_ours))
     if len(outs_ours) != len(outs_theirs):
         _fail(name, f"ours returned {len(outs_ours)} tensor(s), theirs {len(outs_theirs)}.", hint)
 
@@ -187,7 +190,7 @@ def check_like_torch(name: str, ours: Callable, theirs: Callable, *inputs, backw
         if verbose:               # printed as it passes: a later failure still shows what was right
             print(f"OK {label}: max abs error {err:.1e} (allowed there: {allowed:.1e})")
 
-    for j, (o, t) in enumerate(zip(outs_ours, outs_theirs)):
+    for j, (o, t) in enumerate(zip(outs_ours, outs_theirs) if ours is not None else []):
         compare(f"{name}, {'output' if len(outs_ours) == 1 else f'output {j + 1}'}", o, t, atol, rtol)
 
     if grad_output is None:
@@ -195,7 +198,7 @@ def check_like_torch(name: str, ours: Callable, theirs: Callable, *inputs, backw
         grad_output = [torch.randn(t.shape, generator=g, dtype=torch.float64).to(t.dtype).to(t.device)
                        for t in outs_theirs]
     grads_out = list(grad_output) if isinstance(grad_output, (tuple, list)) else [grad_output]
-    names = _input_names(ours, len(inputs))
+    names = _input_names(theirs if ours is None else ours, len(inputs))
     differentiable = [j for j, t in enumerate(outs_theirs) if t.requires_grad]
     if diff_at and differentiable:
         def grads(outs, xs):
@@ -205,7 +208,8 @@ def check_like_torch(name: str, ours: Callable, theirs: Callable, *inputs, backw
             return torch.autograd.grad([o for o, _ in pairs], [xs[k] for k in diff_at],
                                        [gr for _, gr in pairs], allow_unused=True)
 
-        g_ours, g_theirs = grads(outs_ours, xs_ours), grads(outs_theirs, xs_theirs)
+        g_theirs = grads(outs_theirs, xs_theirs)
+        g_ours = g_theirs if ours is None else grads(outs_ours, xs_ours)
         hand = None
         if backward is not None:
             hand = backward(grads_out[0] if len(grads_out) == 1 else grads_out,
@@ -219,12 +223,13 @@ def check_like_torch(name: str, ours: Callable, theirs: Callable, *inputs, backw
             if ref is None:                              # theirs does not depend on this input
                 ref = torch.zeros_like(inputs[k])
             label = f"{name}, d/d{names[k]}" if " " not in names[k] else f"{name}, d/d({names[k]})"
-            got = g_ours[i]
-            if got is None and bool((ref != 0).any()):
-                _fail(f"{label} (autograd through ours)", "no gradient reaches this input through ours; is "
-                      "something detached on the way (.detach(), .item(), .numpy(), torch.tensor(...))?", hint)
-            got = torch.zeros_like(inputs[k]) if got is None else got
-            compare(f"{label} (autograd through ours)", got, ref, grad_atol, grad_rtol)
+            if ours is not None:
+                got = g_ours[i]
+                if got is None and bool((ref != 0).any()):
+                    _fail(f"{label} (autograd through ours)", "no gradient reaches this input through ours; is "
+                          "something detached on the way (.detach(), .item(), .numpy(), torch.tensor(...))?", hint)
+                compare(f"{label} (autograd through ours)", torch.zeros_like(ref) if got is None else got, ref,
+                        grad_atol, grad_rtol)
             if hand is not None:
                 compare(f"{label} (by hand)", hand[i], ref, grad_atol, grad_rtol)
     elif backward is not None:

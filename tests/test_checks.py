@@ -152,3 +152,14 @@ def test_check_frames_are_hidden_from_tracebacks():
             hidden.append(tb.tb_frame.f_locals.get("__tracebackhide__", False))
             tb = tb.tb_next
     assert hidden[0] is False and all(hidden[1:]), hidden     # every frame inside dlcourse is hidden
+
+
+def test_check_like_torch_can_check_a_backward_pass_alone(capsys):
+    z = torch.randn(7, generator=torch.Generator().manual_seed(4))
+    check_like_torch("relu backward", None, lambda z: torch.relu(z), z, backward=lambda g, z: g * (z > 0))
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("OK relu backward, d/dz (by hand): max abs error"), lines
+    with pytest.raises(CheckError, match=r"\(by hand\)"):
+        check_like_torch("relu backward", None, torch.relu, z, backward=lambda g, z: g * (z >= -1), verbose=False)
+    with pytest.raises(TypeError, match="backward"):
+        check_like_torch("nothing", None, torch.relu, z)
