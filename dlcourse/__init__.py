@@ -15,8 +15,8 @@ from .environment import env_report
 from .train import History, evaluate, fit, predict
 
 # Submodules load on first use (`dlcourse.models.MLP`), so `import dlcourse` stays quick.
-_SUBMODULES = {"activations", "autograd", "checks", "device", "environment", "grading", "models", "weight_init",
-               "plot", "train", "widgets"}
+_SUBMODULES = {"activations", "autograd", "checks", "device", "environment", "exercises", "grading", "losses",
+               "models", "plot", "train", "weight_init", "widgets"}
 
 
 def __getattr__(name: str):
