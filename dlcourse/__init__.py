@@ -9,14 +9,14 @@ one training loop, plots, widgets and student self-checks. Start a notebook with
 __version__ = "0.1.0"
 
 from . import data
-from .checks import CheckError, check_close, check_dtype, check_shape, grad_check
+from .checks import CheckError, check_close, check_dtype, check_like_torch, check_shape, grad_check
 from .device import (autocast_dtype, fast_mode, get_device, seed_everything, setup)
 from .environment import env_report
 from .train import History, evaluate, fit, predict
 
 # Submodules load on first use (`dlcourse.models.MLP`), so `import dlcourse` stays quick.
-_SUBMODULES = {"activations", "autograd", "checks", "device", "environment", "init", "models",
-               "plot", "train", "widgets"}  # not grading: the course never imports it
+_SUBMODULES = {"activations", "autograd", "checks", "device", "environment", "exercises", "losses",
+               "models", "plot", "train", "weight_init", "widgets"}  # not grading: the course never imports it
 
 
 def __getattr__(name: str):
@@ -29,5 +29,5 @@ def __getattr__(name: str):
 __all__ = [
     "data", "setup", "get_device", "fast_mode", "seed_everything", "autocast_dtype", "env_report",
     "fit", "evaluate", "predict", "History",
-    "check_close", "check_shape", "check_dtype", "grad_check", "CheckError",
+    "check_close", "check_like_torch", "check_shape", "check_dtype", "grad_check", "CheckError",
 ]

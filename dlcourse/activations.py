@@ -23,10 +23,10 @@ import math
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F   # only for the torch equivalents in ACTIVATIONS
+import torch.nn.functional as F   # only for the torch equivalents in TORCH_ACTIVATIONS
 
 __all__ = ["relu", "leaky_relu", "prelu", "elu", "gelu", "sigmoid", "tanh", "softmax",
-           "log_softmax", "PReLU", "ACTIVATIONS"]
+           "log_softmax", "PReLU", "ACTIVATIONS", "TORCH_ACTIVATIONS"]
 
 
 def relu(x: torch.Tensor) -> torch.Tensor:
@@ -148,13 +148,23 @@ class PReLU(nn.Module):
         return f"num_parameters={self.num_parameters}"
 
 
-# name -> (ours, torch's): both take one tensor. Used by the notebooks' comparison plots.
+# name -> activation, each taking one tensor: the same meaning as a chapter's own table of
+# activations. TORCH_ACTIVATIONS holds PyTorch's function under the same name, for parity checks.
 ACTIVATIONS = {
-    "relu": (relu, F.relu),
-    "leaky_relu": (leaky_relu, F.leaky_relu),
-    "elu": (elu, F.elu),
-    "gelu": (gelu, F.gelu),
-    "gelu_tanh": (lambda x: gelu(x, approximate="tanh"), lambda x: F.gelu(x, approximate="tanh")),
-    "sigmoid": (sigmoid, torch.sigmoid),
-    "tanh": (tanh, torch.tanh),
+    "relu": relu,
+    "leaky_relu": leaky_relu,
+    "elu": elu,
+    "gelu": gelu,
+    "gelu_tanh": lambda x: gelu(x, approximate="tanh"),
+    "sigmoid": sigmoid,
+    "tanh": tanh,
+}
+TORCH_ACTIVATIONS = {
+    "relu": F.relu,
+    "leaky_relu": F.leaky_relu,
+    "elu": F.elu,
+    "gelu": F.gelu,
+    "gelu_tanh": lambda x: F.gelu(x, approximate="tanh"),
+    "sigmoid": torch.sigmoid,
+    "tanh": torch.tanh,
 }

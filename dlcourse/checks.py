@@ -2,20 +2,26 @@
 
 Every check raises ``CheckError`` (an ``AssertionError``, so nbgrader and pytest treat it
 as a failed test) with a message that names the value, what was expected, what was found,
-and a hint. On success it prints the measured error next to the tolerance, the way
-CS231n's checks do, and returns it.
+and a hint. On success it prints the measured error next to the tolerance that applied,
+the way CS231n's checks do. ``check_like_torch`` is the one way to prove a from-scratch
+function equal to PyTorch's: outputs and every input's gradient.
+
+Each check sets ``__tracebackhide__``: IPython and pytest then leave its frames out of a
+failing cell's traceback, so the student sees their own line and the message, not ours.
 """
 from __future__ import annotations
 
 import contextlib
 import importlib
+import inspect
 from typing import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 import torch
 
 __all__ = ["CheckError", "check_shape", "check_dtype", "check_close", "numerical_gradient",
-           "grad_check", "max_relative_error", "READY_MADE_ACTIVATIONS", "forbid", "forbidden_now"]
+           "grad_check", "max_relative_error", "check_like_torch", "READY_MADE_ACTIVATIONS", "forbid",
+           "forbidden_now"]
 
 
 class CheckError(AssertionError):
@@ -28,10 +34,12 @@ def _fmt_shape(shape) -> str:
 
 
 def _fail(name: str, problem: str, hint: str | None) -> None:
+    __tracebackhide__ = True
     raise CheckError(f"{name}: {problem}" + (f" {hint}" if hint else ""))
 
 
 def _as_tensor(name: str, value, hint: str | None) -> torch.Tensor:
+    __tracebackhide__ = True
     if isinstance(value, torch.Tensor):
         return value
     if isinstance(value, np.ndarray):
@@ -49,6 +57,7 @@ def _as_tensor(name: str, value, hint: str | None) -> torch.Tensor:
 def check_shape(name: str, value, expected: Sequence[int | None], hint: str | None = None,
                 verbose: bool = False) -> None:
     """Fail unless ``value.shape`` equals ``expected`` (None matches any size)."""
+    __tracebackhide__ = True
     t = _as_tensor(name, value, hint)
     shape = tuple(t.shape)
     ok = len(shape) == len(expected) and all(e is None or e == s for s, e in zip(shape, expected))
@@ -61,6 +70,7 @@ def check_shape(name: str, value, expected: Sequence[int | None], hint: str | No
 
 def check_dtype(name: str, value, expected: torch.dtype, hint: str | None = None) -> None:
     """Fail unless the tensor has dtype ``expected``."""
+    __tracebackhide__ = True
     t = _as_tensor(name, value, hint)
     if t.dtype != expected:
         _fail(name, f"expected dtype {str(expected).replace('torch.', '')}, "
@@ -68,9 +78,13 @@ def check_dtype(name: str, value, expected: torch.dtype, hint: str | None = None
               hint or f"convert with .to(torch.{str(expected).replace('torch.', '')}).")
 
 
-def check_close(name: str, got, expected, *, atol: float = 1e-5, rtol: float = 1e-5,
-                hint: str | None = None, verbose: bool = True) -> float:
-    """Fail unless ``got`` matches ``expected`` in shape and values; return the max abs error."""
+def _compare(name: str, got, expected, atol: float, rtol: float, hint: str | None) -> tuple[float, float]:
+    """Raise unless |got - expected| <= atol + rtol |expected| everywhere.
+
+    Returns the largest absolute error and the tolerance that applied at that entry, so
+    a passing line can show two numbers a student compares at a glance.
+    """
+    __tracebackhide__ = True
     g = _as_tensor(name, got, hint)
     e = _as_tensor(f"{name} (reference)", expected, None)
     if tuple(g.shape) != tuple(e.shape):
@@ -78,19 +92,151 @@ def check_close(name: str, got, expected, *, atol: float = 1e-5, rtol: float = 1
     g64, e64 = g.detach().cpu().double(), e.detach().cpu().double()
     if torch.isnan(g64).any() and not torch.isnan(e64).any():
         _fail(name, "contains NaN where the reference has none; look for log(0), 0/0 or an overflow in exp.", hint)
+    if torch.isinf(g64).any() and not torch.isinf(e64).any():
+        _fail(name, "contains inf where the reference has none; look for an overflow in exp or a division by 0.",
+              hint)
+    if torch.isnan(e64).any() and not torch.isnan(g64).any():
+        _fail(name, "the reference contains NaN where this has a number; is the input outside the function's "
+                    "domain?", hint)
     diff = (g64 - e64).abs()
-    diff = torch.where(torch.isnan(g64) & torch.isnan(e64), torch.zeros_like(diff), diff)
-    err = float(diff.max()) if diff.numel() else 0.0
-    bad = diff > atol + rtol * e64.abs()
+    same = (torch.isnan(g64) & torch.isnan(e64)) | (g64 == e64)      # equal infinities and NaNs agree
+    diff = torch.where(same, torch.zeros_like(diff), diff)
+    allowed = atol + rtol * torch.where(torch.isfinite(e64), e64.abs(), torch.zeros_like(e64))
+    bad = diff > allowed
     if bad.any():
         where = tuple(int(i) for i in torch.nonzero(bad)[0])
-        _fail(name, f"values differ from the reference: max abs error {err:.2e} (tolerance {atol:.0e}); "
+        _fail(name, f"values differ from the reference: max abs error {float(diff.max()):.2e}; "
                     f"first mismatch at index {where}: got {float(g64[where]):.6g}, "
-                    f"expected {float(e64[where]):.6g}.", hint)
+                    f"expected {float(e64[where]):.6g}, allowed error there {float(allowed[where]):.1e}.", hint)
+    if not diff.numel():
+        return 0.0, atol
+    worst = int(diff.flatten().argmax())
+    return float(diff.flatten()[worst]), float(allowed.flatten()[worst])
+
+
+def check_close(name: str, got, expected, *, atol: float = 1e-5, rtol: float = 1e-5,
+                hint: str | None = None, verbose: bool = True) -> float:
+    """Fail unless ``got`` matches ``expected`` in shape and values; return the max abs error.
+
+    An entry passes when |got - expected| <= atol + rtol |expected|. The printed line shows
+    the largest error next to the tolerance that applied to that entry.
+    """
+    __tracebackhide__ = True
+    err, allowed = _compare(name, got, expected, atol, rtol, hint)
     if verbose:
-        bound = f"{atol:.0e}" + (f" + {rtol:.0e} x |expected|" if rtol else "")
-        print(f"OK {name}: max abs error {err:.1e} (should be below {bound})")
+        print(f"OK {name}: max abs error {err:.1e} (allowed there: {allowed:.1e})")
     return err
+
+
+def _input_names(fn: Callable, n: int) -> list[str]:
+    """The parameter names of ``fn`` for its first n positional inputs ("input 1"... if unknown)."""
+    try:
+        params = [p for p in inspect.signature(fn).parameters.values()
+                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    except (TypeError, ValueError):       # builtins without a signature
+        params = []
+    return [params[k].name if k < len(params) else f"input {k + 1}" for k in range(n)]
+
+
+def _as_outputs(name: str, who: str, out) -> list[torch.Tensor]:
+    __tracebackhide__ = True
+    outs = list(out) if isinstance(out, (tuple, list)) else [out]
+    for o in outs:
+        if not isinstance(o, torch.Tensor):
+            _fail(name, f"{who} returned {type(o).__name__}, not a tensor"
+                        + ("; did the function forget to `return` its result?" if o is None else "."), None)
+    return outs
+
+
+def check_like_torch(name: str, ours: Callable | None, theirs: Callable, *inputs, backward: Callable | None = None,
+                     grad_output=None, atol: float = 1e-5, rtol: float = 1e-5, grad_atol: float | None = None,
+                     grad_rtol: float | None = None, seed: int = 0, hint: str | None = None,
+                     verbose: bool = True) -> None:
+    """Prove ``ours(*inputs)`` equal to ``theirs(*inputs)`` in value and in every input's gradient.
+
+    Each floating-point tensor input is cloned twice (one copy each, with requires_grad),
+    other inputs (integer labels, numbers) are passed as they are. Both outputs are
+    back-propagated with the same upstream gradient, by default a seeded random tensor
+    (with all ones, any error that sums to zero, as in softmax, would go unseen).
+
+    backward: optional hand-written backward pass, ``backward(grad_output, *inputs)``
+        returning one gradient per floating input (a tensor when there is one); it is
+        compared with the gradients autograd computes through ``theirs``. With
+        ``ours=None`` only this backward pass is checked (an exercise that writes no forward).
+    grad_output: the upstream gradient (a tensor, or a tuple for several outputs).
+    atol, rtol: tolerance of the outputs; grad_atol, grad_rtol: of the gradients
+        (default: the same).
+
+    Prints one line per comparison and returns nothing; raises ``CheckError`` saying
+    which output or gradient differs.
+    """
+    __tracebackhide__ = True
+    grad_atol = atol if grad_atol is None else grad_atol
+    grad_rtol = rtol if grad_rtol is None else grad_rtol
+    diff_at = [k for k, x in enumerate(inputs) if isinstance(x, torch.Tensor) and x.is_floating_point()]
+
+    def fresh():
+        return [x.detach().clone().requires_grad_(True) if k in diff_at else x for k, x in enumerate(inputs)]
+
+    if ours is None and backward is None:
+        raise TypeError("check_like_torch: give ours, a backward pass, or both.")
+    xs_ours, xs_theirs = fresh(), fresh()
+    outs_theirs = _as_outputs(name, "theirs", theirs(*xs_theirs))
+    outs_ours = outs_theirs if ours is None else _as_outputs(name, "ours", ours(*xs_ours))
+    if len(outs_ours) != len(outs_theirs):
+        _fail(name, f"ours returned {len(outs_ours)} tensor(s), theirs {len(outs_theirs)}.", hint)
+
+    def compare(label, got, expected, tol_abs, tol_rel):
+        __tracebackhide__ = True
+        err, allowed = _compare(label, got, expected, tol_abs, tol_rel, hint)
+        if verbose:               # printed as it passes: a later failure still shows what was right
+            print(f"OK {label}: max abs error {err:.1e} (allowed there: {allowed:.1e})")
+
+    for j, (o, t) in enumerate(zip(outs_ours, outs_theirs) if ours is not None else []):
+        compare(f"{name}, {'output' if len(outs_ours) == 1 else f'output {j + 1}'}", o, t, atol, rtol)
+
+    if grad_output is None:
+        g = torch.Generator().manual_seed(seed)
+        grad_output = [torch.randn(t.shape, generator=g, dtype=torch.float64).to(t.dtype).to(t.device)
+                       for t in outs_theirs]
+    grads_out = list(grad_output) if isinstance(grad_output, (tuple, list)) else [grad_output]
+    names = _input_names(theirs if ours is None else ours, len(inputs))
+    differentiable = [j for j, t in enumerate(outs_theirs) if t.requires_grad]
+    if diff_at and differentiable:
+        def grads(outs, xs):
+            pairs = [(outs[j], grads_out[j]) for j in differentiable if outs[j].requires_grad]
+            if not pairs:
+                return [None] * len(diff_at)
+            return torch.autograd.grad([o for o, _ in pairs], [xs[k] for k in diff_at],
+                                       [gr for _, gr in pairs], allow_unused=True)
+
+        g_theirs = grads(outs_theirs, xs_theirs)
+        g_ours = g_theirs if ours is None else grads(outs_ours, xs_ours)
+        hand = None
+        if backward is not None:
+            hand = backward(grads_out[0] if len(grads_out) == 1 else grads_out,
+                            *[x.detach() if isinstance(x, torch.Tensor) else x for x in inputs])
+            hand = list(hand) if isinstance(hand, (tuple, list)) else [hand]
+            if len(hand) != len(diff_at):
+                _fail(name, f"backward returned {len(hand)} gradient(s) but there are {len(diff_at)} "
+                            f"floating inputs ({', '.join(names[k] for k in diff_at)}).", hint)
+        for i, k in enumerate(diff_at):
+            ref = g_theirs[i]
+            if ref is None:                              # theirs does not depend on this input
+                ref = torch.zeros_like(inputs[k])
+            label = f"{name}, d/d{names[k]}" if " " not in names[k] else f"{name}, d/d({names[k]})"
+            if ours is not None:
+                got = g_ours[i]
+                if got is None and bool((ref != 0).any()):
+                    _fail(f"{label} (autograd through ours)", "no gradient reaches this input through ours; is "
+                          "something detached on the way (.detach(), .item(), .numpy(), torch.tensor(...))?", hint)
+                compare(f"{label} (autograd through ours)", torch.zeros_like(ref) if got is None else got, ref,
+                        grad_atol, grad_rtol)
+            if hand is not None:
+                compare(f"{label} (by hand)", hand[i], ref, grad_atol, grad_rtol)
+    elif backward is not None:
+        _fail(name, "a backward pass was given but theirs has no gradient to compare it with "
+                    "(no floating-point input, or an output that does not require grad).", hint)
 
 
 def max_relative_error(a: torch.Tensor, b: torch.Tensor) -> float:
@@ -135,6 +281,7 @@ def grad_check(f: Callable[..., torch.Tensor], inputs: Sequence[torch.Tensor], *
     ones autograd computes. Inputs are promoted to float64. Returns the max relative error,
     which should be around 1e-8 or less for a correct gradient.
     """
+    __tracebackhide__ = True
     xs = [x.detach().double().requires_grad_(True) for x in inputs]
     if analytic is None:
         out = f(*xs)

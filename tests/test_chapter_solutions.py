@@ -24,3 +24,5 @@ def test_worked_solution_runs(script):
     done = subprocess.run([sys.executable, str(script)], cwd=ROOT, env=env, capture_output=True, text=True,
                           timeout=300)
     assert done.returncode == 0, f"{script.name} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    # A check given the placeholder passes with a notice: a worked solution must not.
+    assert "not attempted yet" not in done.stdout, f"{script.name} left an exercise unsolved:\n{done.stdout[-3000:]}"

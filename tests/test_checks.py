@@ -6,7 +6,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from dlcourse.checks import CheckError, check_close, check_dtype, check_shape, grad_check, numerical_gradient
+from dlcourse.checks import (CheckError, check_close, check_dtype, check_like_torch, check_shape, grad_check,
+                             numerical_gradient)
 
 
 def test_check_shape_names_expected_and_actual():
@@ -92,3 +93,94 @@ def test_forbid_raises_names_the_rule_restores_and_nests():
         assert torch.equal(F.gelu(x), before[1](x)), "the inner block restored what it forbade"
     assert (torch.relu, F.gelu, torch.Tensor.softmax) == before and forbidden_now() == []
     assert "torch.nn.functional.gelu" in READY_MADE_ACTIVATIONS and "torch.special.expit" in READY_MADE_ACTIVATIONS
+
+
+def test_check_close_honours_rtol_and_signs(capsys):
+    big = torch.tensor([1000.0, -2.0])
+    check_close("y", big + torch.tensor([5e-3, 0.0]), big, atol=1e-6, rtol=1e-5)   # 5e-3 <= 1e-6 + 1e-2
+    assert "allowed there: 1.0e-02" in capsys.readouterr().out
+    with pytest.raises(CheckError):
+        check_close("y", big + torch.tensor([5e-3, 0.0]), big, atol=1e-6, rtol=0)
+    with pytest.raises(CheckError, match="got 2, expected -2"):          # a sign error is an error
+        check_close("y", big.abs(), big)
+
+
+def test_check_like_torch_passes_prints_one_line_per_comparison_and_returns_nothing(capsys):
+    x = torch.randn(3, 4, generator=torch.Generator().manual_seed(0))
+    y = torch.tensor([0, 3, 1])
+    out = check_like_torch("ce", lambda logits, y: -torch.log_softmax(logits, -1)[torch.arange(3), y].mean(),
+                           torch.nn.functional.cross_entropy, x, y,
+                           backward=lambda g, z, y: g * (torch.softmax(z, -1) - torch.eye(4)[y]) / 3)
+    assert out is None
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split(":")[0] for line in lines] == [
+        "OK ce, output", "OK ce, d/dlogits (autograd through ours)", "OK ce, d/dlogits (by hand)"]
+
+
+@pytest.mark.parametrize("bug, message", [
+    (lambda x, w: x * w + 1e-3, "output: values differ"),                        # a wrong value
+    (lambda x, w: x * w.detach(), "d/dw .*no gradient reaches"),                  # a gradient cut off
+    (lambda x, w: x * w + (x - x.detach()) * 0.5, r"d/dx .*values differ"),       # a wrong gradient only
+])
+def test_check_like_torch_names_what_differs(bug, message):
+    g = torch.Generator().manual_seed(1)
+    x, w = torch.randn(5, generator=g), torch.randn(5, generator=g)
+    with pytest.raises(CheckError, match=message):
+        check_like_torch("f", bug, lambda x, w: x * w, x, w, verbose=False)
+
+
+def test_check_like_torch_uses_a_random_upstream_gradient():
+    # softmax plus a constant gradient along each row: invisible with an all-ones upstream
+    # gradient (the extra term sums to zero), caught by a random one.
+    x = torch.randn(4, 6, generator=torch.Generator().manual_seed(2))
+
+    class Skewed(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, z):
+            s = torch.softmax(z, -1)
+            ctx.save_for_backward(s)
+            return s
+
+        @staticmethod
+        def backward(ctx, g):
+            s, = ctx.saved_tensors
+            return s * (g - (g * s).sum(-1, keepdim=True)) + (g - g.mean(-1, keepdim=True))
+
+    check_like_torch("ones", Skewed.apply, lambda z: torch.softmax(z, -1), x, grad_output=torch.ones(4, 6),
+                     verbose=False)
+    with pytest.raises(CheckError, match="d/d"):
+        check_like_torch("random", Skewed.apply, lambda z: torch.softmax(z, -1), x, verbose=False)
+
+
+def test_check_like_torch_checks_a_hand_written_backward():
+    x = torch.randn(6, generator=torch.Generator().manual_seed(3))
+    check_like_torch("tanh", torch.tanh, torch.tanh, x, backward=lambda g, x: g * (1 - torch.tanh(x) ** 2),
+                     verbose=False)
+    with pytest.raises(CheckError, match=r"\(by hand\): values differ"):
+        check_like_torch("tanh", torch.tanh, torch.tanh, x, backward=lambda g, x: g * (1 - torch.tanh(x)),
+                         verbose=False)
+    with pytest.raises(CheckError, match="returned 2 gradient"):
+        check_like_torch("tanh", torch.tanh, torch.tanh, x, backward=lambda g, x: (g, g), verbose=False)
+
+
+def test_check_frames_are_hidden_from_tracebacks():
+    try:
+        check_like_torch("f", lambda x: x + 1, lambda x: x, torch.zeros(2), verbose=False)
+    except CheckError as err:
+        tb = err.__traceback__
+        hidden = []
+        while tb is not None:
+            hidden.append(tb.tb_frame.f_locals.get("__tracebackhide__", False))
+            tb = tb.tb_next
+    assert hidden[0] is False and all(hidden[1:]), hidden     # every frame inside dlcourse is hidden
+
+
+def test_check_like_torch_can_check_a_backward_pass_alone(capsys):
+    z = torch.randn(7, generator=torch.Generator().manual_seed(4))
+    check_like_torch("relu backward", None, lambda z: torch.relu(z), z, backward=lambda g, z: g * (z > 0))
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("OK relu backward, d/dz (by hand): max abs error"), lines
+    with pytest.raises(CheckError, match=r"\(by hand\)"):
+        check_like_torch("relu backward", None, torch.relu, z, backward=lambda g, z: g * (z >= -1), verbose=False)
+    with pytest.raises(TypeError, match="backward"):
+        check_like_torch("nothing", None, torch.relu, z)

@@ -4,7 +4,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from dlcourse import init as I
+from dlcourse import weight_init as I
 from dlcourse.checks import CheckError, grad_check
 from dlcourse.models import MLP, ManualMLP
 
@@ -143,7 +143,7 @@ def lin_out(lin, x):
     return x @ lin.weight.T + lin.bias
 
 
-def test_manual_init_uses_dlcourse_init():
+def test_manual_init_uses_dlcourse_weight_init():
     sizes = [30, 20, 10]
     m = ManualMLP(sizes, init="xavier", generator=torch.Generator().manual_seed(0))
     g = torch.Generator().manual_seed(0)

@@ -111,7 +111,11 @@ class _Pair:
             self.student._answer(header, blob)
 
     def close(self):
-        for fd in (self.judge.fd_in, self.judge.fd_out, self.student.fd_in, self.student.fd_out):
+        """End of file for the student's loop first, and wait for it: a thread still reading a
+        closed descriptor could read the next test's pipe, which reuses its number."""
+        os.close(self.judge.fd_out)
+        self.thread.join(timeout=10)
+        for fd in (self.judge.fd_in, self.student.fd_in, self.student.fd_out):
             os.close(fd)
 
 

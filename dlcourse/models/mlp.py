@@ -24,7 +24,7 @@ from typing import Iterable
 import torch
 import torch.nn as nn
 
-from dlcourse import init as dl_init
+from dlcourse import weight_init
 from dlcourse.activations import log_softmax, relu, sigmoid, softmax, tanh
 
 __all__ = ["MLP", "ManualMLP", "HIDDEN_ACTIVATIONS"]
@@ -147,9 +147,9 @@ class ManualMLP:
         """
         for w, b in zip(self.weights, self.biases):
             if kind == "he":
-                dl_init.kaiming_normal_(w, nonlinearity="relu", generator=generator)
+                weight_init.kaiming_normal_(w, nonlinearity="relu", generator=generator)
             elif kind == "xavier":
-                dl_init.xavier_uniform_(w, generator=generator)
+                weight_init.xavier_uniform_(w, generator=generator)
             elif kind == "normal":
                 with torch.no_grad():
                     w.normal_(0, std, generator=generator)

@@ -143,9 +143,18 @@ dlcourse.check_close("two linear layers vs one collapsed layer", two_layers, one
 # arithmetic), its derivative **by hand**, and then check three things against PyTorch:
 #
 # 1. the values, $f(x)$;
-# 2. our hand-derived $f'(x)$ against the gradient `torch.autograd` computes for PyTorch's
-#    own function;
-# 3. the gradient autograd computes *through our code* against the same.
+# 2. the gradient autograd computes *through our code* against the one it computes for
+#    PyTorch's own function;
+# 3. our hand-derived $f'(x)$ against the same.
+#
+# `dlcourse.check_like_torch(name, ours, theirs, *inputs)` does all of it, and every later
+# chapter uses it the same way: it runs the same inputs through both functions, compares the
+# outputs, backpropagates the same *random* upstream gradient $g$ through both (with
+# $g = 1$ everywhere some wrong gradients would cancel out in a sum), and compares the
+# gradients. Given `backward=`, a hand-written backward pass that maps $(g, x)$ to
+# $\partial L/\partial x$, it checks that too; for an elementwise $f$ that is
+# $g \odot f'(x)$. It prints one line per comparison: the largest error, and the tolerance
+# that applied at that entry.
 #
 # The test inputs include the dangerous ones: exactly $0$ (where ReLU has a kink) and
 # $\pm 30$, $\pm 100$ (where a careless `exp` overflows).
@@ -156,15 +165,8 @@ X_TEST = torch.cat([torch.linspace(-6, 6, 121),
 
 
 def compare(name, f, df, f_torch, x=X_TEST, atol=1e-6):
-    """Check our f and our hand-written f' against PyTorch, in values and gradients."""
-    x_ours = x.clone().requires_grad_(True)
-    x_torch = x.clone().requires_grad_(True)
-    y_ours, y_torch = f(x_ours), f_torch(x_torch)
-    y_ours.sum().backward()             # for an elementwise f, d(sum f)/dx_i = f'(x_i)
-    y_torch.sum().backward()
-    dlcourse.check_close(f"{name}(x)", y_ours, y_torch, atol=atol)
-    dlcourse.check_close(f"{name}'(x) by hand", df(x), x_torch.grad, atol=atol)
-    dlcourse.check_close(f"{name}'(x) by autograd through our code", x_ours.grad, x_torch.grad, atol=atol)
+    """Check our f, and our hand-written f', against PyTorch in values and gradients."""
+    dlcourse.check_like_torch(name, f, f_torch, x, backward=lambda g, x: g * df(x), atol=atol)
 
 
 # %% [markdown]
@@ -307,15 +309,15 @@ def prelu(x, weight):
 
 xp = torch.randn(6, 3)
 wp = torch.tensor([0.25, 0.1, -0.2])
-xa, wa = xp.clone().requires_grad_(True), wp.clone().requires_grad_(True)
-xb, wb = xp.clone().requires_grad_(True), wp.clone().requires_grad_(True)
-prelu(xa, wa).sum().backward()
-F.prelu(xb, wb).sum().backward()
-dlcourse.check_close("prelu(x, a)", prelu(xp, wp), F.prelu(xp, wp))
-dlcourse.check_close("d prelu / dx", xa.grad, xb.grad)
-dlcourse.check_close("d prelu / da by hand: sum of the negative inputs",
-                     torch.where(xp > 0, 0.0, xp).sum(0), wb.grad)
-dlcourse.check_close("d prelu / da by autograd through our code", wa.grad, wb.grad)
+
+
+def prelu_backward(g, x, weight):
+    """(dL/dx, dL/dweight): the slope where x <= 0, and the sum over the batch of g * x there."""
+    negative = x <= 0
+    return torch.where(negative, g * weight, g), torch.where(negative, g * x, 0.0).sum(0)
+
+
+dlcourse.check_like_torch("prelu", prelu, F.prelu, xp, wp, backward=prelu_backward)
 
 # %% [markdown]
 # ### 2.5 ELU
@@ -475,28 +477,23 @@ def softmax_backward(x, g, dim=-1):
 
 
 logits = torch.randn(5, 4) * 30                 # entries up to ~100
-g = torch.randn(5, 4)
-x_ours, x_torch = logits.clone().requires_grad_(True), logits.clone().requires_grad_(True)
-(softmax(x_ours) * g).sum().backward()
-(torch.softmax(x_torch, dim=-1) * g).sum().backward()
-dlcourse.check_close("softmax(x)", softmax(logits), torch.softmax(logits, dim=-1))
-dlcourse.check_close("log_softmax(x)", log_softmax(logits), torch.log_softmax(logits, dim=-1))
-dlcourse.check_close("softmax backward by hand", softmax_backward(logits, g), x_torch.grad)
-dlcourse.check_close("softmax backward by autograd through our code", x_ours.grad, x_torch.grad)
+dlcourse.check_like_torch("softmax", softmax, lambda x: torch.softmax(x, dim=-1), logits,
+                          backward=lambda g, x: softmax_backward(x, g))
+dlcourse.check_like_torch("log_softmax", log_softmax, lambda x: torch.log_softmax(x, dim=-1), logits)
 
 # %% [markdown]
 # ### 2.8 Against the course's reference
 #
 # `dlcourse.activations` holds the reference versions that later chapters import (with a
-# few more safeguards, e.g. for `tanh` near $0$). `ref.ACTIVATIONS` maps each name to
-# `(reference, PyTorch's)`. Ours must agree with both:
+# few more safeguards, e.g. for `tanh` near $0$). `ref.ACTIVATIONS` maps each name to the
+# reference function (and `ref.TORCH_ACTIVATIONS` to PyTorch's, which we have already
+# matched). Ours must agree with the reference too:
 
 # %%
 OURS = {"relu": relu, "leaky_relu": leaky_relu, "elu": elu, "gelu": gelu, "gelu_tanh": gelu_tanh,
         "sigmoid": sigmoid, "tanh": tanh}
 for name, ours in OURS.items():
-    reference = ref.ACTIVATIONS[name][0]
-    dlcourse.check_close(f"ours vs dlcourse.activations: {name}", ours(X_TEST), reference(X_TEST))
+    dlcourse.check_close(f"ours vs dlcourse.activations: {name}", ours(X_TEST), ref.ACTIVATIONS[name](X_TEST))
 dlcourse.check_close("ours vs dlcourse.activations: prelu", prelu(xp, wp), ref.prelu(xp, wp))
 dlcourse.check_close("ours vs dlcourse.activations: softmax", softmax(logits), ref.softmax(logits))
 dlcourse.check_close("ours vs dlcourse.activations: log_softmax", log_softmax(logits), ref.log_softmax(logits))
@@ -913,11 +910,10 @@ if d_silu(X_TEST) is None:
     print("Exercise 2 not attempted yet: make d_silu(x) return the derivative of x * sigmoid(x), "
           "written with sigmoid(x) and the product rule.")
 else:
-    x_req = X_TEST.clone().requires_grad_(True)
-    F.silu(x_req).sum().backward()
-    dlcourse.check_close("d_silu(x)", d_silu(X_TEST), x_req.grad, atol=1e-6,
-                         hint="The product rule gives two terms: sigmoid(x) + x * sigmoid'(x), and "
-                              "sigmoid'(x) = sigmoid(x) * (1 - sigmoid(x)).")
+    dlcourse.check_like_torch("silu", lambda x: x * sigmoid(x), F.silu, X_TEST, backward=lambda g, x: g * d_silu(x),
+                              atol=1e-6,
+                              hint="The product rule gives two terms: sigmoid(x) + x * sigmoid'(x), and "
+                                   "sigmoid'(x) = sigmoid(x) * (1 - sigmoid(x)).")
 
 # %% [markdown]
 # ### Exercise 3: count the parameters of an MLP

@@ -55,11 +55,12 @@ from sklearn.model_selection import train_test_split
 from torch import nn
 
 import dlcourse
-from dlcourse import init as dl_init
-from dlcourse.activations import log_softmax, relu, sigmoid, softmax, tanh
+from dlcourse import weight_init
+from dlcourse.activations import TORCH_ACTIVATIONS, log_softmax, relu, sigmoid, softmax, tanh
 from dlcourse.checks import max_relative_error, numerical_gradient
 from dlcourse.models import MLP, ManualMLP
 from dlcourse.plot import LivePlot
+from dlcourse.train import accuracy            # accuracy(logits, labels): the share of correct argmaxes
 
 device = dlcourse.setup(seed=0)
 
@@ -93,7 +94,7 @@ DEPTH = 10                          # layers of the deep net in the initialisati
 # chapter 03, imported from `dlcourse.activations`.
 
 # %%
-ACTIVATIONS = {"relu": relu, "sigmoid": sigmoid, "tanh": tanh}
+ACTIVATIONS = {"relu": relu, "sigmoid": sigmoid, "tanh": tanh}     # name -> function, as in dlcourse.activations
 
 
 def forward(X, weights, biases, act="relu"):
@@ -161,9 +162,8 @@ def softmax_cross_entropy_backward(logits, y):
     return (P - Y) / len(y)
 
 
-z = logits.detach().clone().requires_grad_(True)
-cross_entropy(z, y_small).backward()
-dlcourse.check_close("dL/dlogits = (P - Y) / N", softmax_cross_entropy_backward(logits.detach(), y_small), z.grad)
+dlcourse.check_like_torch("cross-entropy", cross_entropy, F.cross_entropy, logits, y_small,
+                          backward=lambda g, logits, y: g * softmax_cross_entropy_backward(logits, y))
 
 # %% [markdown]
 # ## 3. A linear layer, backwards
@@ -203,18 +203,16 @@ def linear_backward(delta, A, W):
 # %% [markdown]
 # To test a piece in isolation, use a random *upstream gradient* $G$: for $L = \sum
 # G \odot Z$ we have $\partial L/\partial Z = G$ exactly, so autograd's gradients of this
-# $L$ are what `linear_backward(G, ...)` must return.
+# $L$ are what `linear_backward(G, ...)` must return. That is what
+# `dlcourse.check_like_torch` does (chapter 03): it runs our layer and PyTorch's `F.linear`
+# on the same inputs, backpropagates the same random $G$ through both, and compares the
+# outputs, autograd's gradients and those of our hand-written backward pass, given as a
+# function of $(G, \text{inputs})$.
 
 # %%
-A = torch.randn(6, 4, requires_grad=True)
-W = torch.randn(3, 4, requires_grad=True)
-b = torch.randn(3, requires_grad=True)
-G = torch.randn(6, 3)
-((A @ W.T + b) * G).sum().backward()
-dA, dW, db = linear_backward(G, A.detach(), W.detach())
-dlcourse.check_close("dA = delta W", dA, A.grad)
-dlcourse.check_close("dW = delta^T A", dW, W.grad)
-dlcourse.check_close("db = sum of delta's rows", db, b.grad)
+A, W, b = torch.randn(6, 4), torch.randn(3, 4), torch.randn(3)
+dlcourse.check_like_torch("linear", lambda A, W, b: A @ W.T + b, F.linear, A, W, b,
+                          backward=lambda G, A, W, b: linear_backward(G, A, W))
 
 # %% [markdown]
 # ## 4. An activation, backwards
@@ -236,11 +234,9 @@ DERIVATIVES = {
 }
 
 Z = torch.randn(6, 5)
-G = torch.randn(6, 5)
 for name, f in ACTIVATIONS.items():
-    Zr = Z.clone().requires_grad_(True)
-    (f(Zr) * G).sum().backward()
-    dlcourse.check_close(f"dL/dZ = dL/dA * {name}'(Z)", G * DERIVATIVES[name](Z), Zr.grad)
+    dlcourse.check_like_torch(name, f, TORCH_ACTIVATIONS[name], Z,
+                              backward=lambda dA, Z, name=name: dA * DERIVATIVES[name](Z))
 
 # %% [markdown]
 # ## 5. The whole backward pass
@@ -287,20 +283,28 @@ for l in range(len(weights)):
 # The same for the other two activations, one summary line each:
 
 # %%
-def autograd_grads(act):
-    params = [p.detach().clone().requires_grad_(True) for p in weights + biases]
-    Ws, bs = params[:len(weights)], params[len(weights):]
-    cross_entropy(forward(X_small, Ws, bs, act)[0], y_small).backward()
-    return [p.grad for p in params]
+def mlp_loss(act):
+    """The loss as a function of all the parameters, W_1..W_L then b_1..b_L."""
+    def loss(*params):
+        n = len(params) // 2
+        return cross_entropy(forward(X_small, list(params[:n]), list(params[n:]), act)[0], y_small)
+    return loss
+
+
+def hand_gradients(act):
+    """Our backward pass, in the form check_like_torch takes: (upstream g, *params) -> gradients."""
+    def grads(g, *params):
+        n = len(params) // 2
+        logits, cache = forward(X_small, list(params[:n]), list(params[n:]), act)
+        grads_W, grads_b = backward(y_small, logits, cache, list(params[:n]), act)
+        return [g * d for d in grads_W + grads_b]
+    return grads
 
 
 for act in ("sigmoid", "tanh"):
-    with torch.no_grad():
-        logits, cache = forward(X_small, weights, biases, act)
-        grads_W, grads_b = backward(y_small, logits, cache, weights, act)
-    errors = [dlcourse.check_close(f"{act} gradient", ours, ref, verbose=False)
-              for ours, ref in zip(grads_W + grads_b, autograd_grads(act))]
-    print(f"OK {act}: all {len(errors)} gradients match autograd, max abs error {max(errors):.1e}")
+    dlcourse.check_like_torch(f"{act} MLP", None, mlp_loss(act), *weights, *biases,
+                              backward=hand_gradients(act), verbose=False)
+    print(f"OK {act}: all {2 * len(weights)} hand-written gradients match autograd")
 
 # %% [markdown]
 # ## 6. Against the reference and PyTorch's MLP
@@ -538,19 +542,19 @@ def he_normal(shape, generator=None):
 
 # %% [markdown]
 # With the same random generator state they must give *the same numbers* as
-# `torch.nn.init` and the reference `dlcourse.init`, and their variance must be the formula's:
+# `torch.nn.init` and the reference `dlcourse.weight_init`, and their variance must be the formula's:
 
 # %%
 shape = (256, 128)
 gen = lambda: torch.Generator().manual_seed(0)          # a fresh generator with seed 0
 w_ours = xavier_uniform(shape, gen())
 dlcourse.check_close("xavier_uniform vs torch.nn.init", w_ours, nn.init.xavier_uniform_(torch.empty(shape), generator=gen()))
-dlcourse.check_close("xavier_uniform vs dlcourse.init", w_ours, dl_init.xavier_uniform_(torch.empty(shape), generator=gen()))
+dlcourse.check_close("xavier_uniform vs dlcourse.weight_init", w_ours, weight_init.xavier_uniform_(torch.empty(shape), generator=gen()))
 w_he = he_normal(shape, gen())
 dlcourse.check_close("he_normal vs torch.nn.init.kaiming_normal_", w_he,
                      nn.init.kaiming_normal_(torch.empty(shape), nonlinearity="relu", generator=gen()))
-dlcourse.check_close("he_normal vs dlcourse.init.kaiming_normal_", w_he,
-                     dl_init.kaiming_normal_(torch.empty(shape), nonlinearity="relu", generator=gen()))
+dlcourse.check_close("he_normal vs dlcourse.weight_init.kaiming_normal_", w_he,
+                     weight_init.kaiming_normal_(torch.empty(shape), nonlinearity="relu", generator=gen()))
 print(f"Xavier: variance {w_ours.var():.5f}, formula 2/(n_in + n_out) = {2 / sum(shape):.5f}")
 print(f"He:     variance {w_he.var():.5f}, formula 2/n_in = {2 / shape[1]:.5f}")
 
@@ -652,13 +656,9 @@ print(f"train {len(ytr)}, validation {len(yva)}, test {len(yte)}")
 # initialisation (`init="he"`), since the units are ReLUs.
 
 # %%
-def accuracy(model, X, y):
-    return (model.forward(X).argmax(1) == y).float().mean().item()
-
-
 net = ManualMLP([64, 256, 128, 10], activation="relu", init="he", generator=torch.Generator().manual_seed(0))
 print(f"{sum(p.numel() for p in net.parameters())} parameters; before training: "
-      f"loss {net.loss(Xva, yva).item():.3f}, val accuracy {accuracy(net, Xva, yva):.1%}")
+      f"loss {net.loss(Xva, yva).item():.3f}, val accuracy {accuracy(net(Xva), yva):.1%}")
 
 # %% [markdown]
 # The training loop is all there is to it: shuffle, then for each mini-batch a forward
@@ -676,14 +676,14 @@ for epoch in range(EPOCHS):
         net.step(LR)                             # W <- W - lr * dW
         total += loss.item() * len(idx)
     history.log(train_loss=total / len(ytr), val_loss=net.loss(Xva, yva).item(),
-                train_accuracy=accuracy(net, Xtr, ytr), val_accuracy=accuracy(net, Xva, yva))
+                train_accuracy=accuracy(net(Xtr), ytr), val_accuracy=accuracy(net(Xva), yva))
     plot.update(history)
 figure = plot.close(history)
 print(f"after {EPOCHS} epochs: train loss {history.last('train_loss'):.4f}, "
       f"val accuracy {history.last('val_accuracy'):.1%}")
 
 # %%
-print(f"test accuracy of the hand-written MLP: {accuracy(net, Xte, yte):.1%} (test loss {net.loss(Xte, yte).item():.3f})")
+print(f"test accuracy of the hand-written MLP: {accuracy(net(Xte), yte):.1%} (test loss {net.loss(Xte, yte).item():.3f})")
 
 # %% [markdown]
 # About 97% on digits it has never seen, close to chapter 03's autograd-trained MLP
@@ -736,11 +736,10 @@ dA_ex = torch.randn_like(Z_ex)
 if elu_backward(Z_ex, dA_ex, 0.5) is None:
     print("Exercise 1 not attempted yet: make elu_backward(Z, dA, alpha) return dA * ELU'(Z).")
 else:
-    Z_req = Z_ex.clone().requires_grad_(True)
-    (F.elu(Z_req, alpha=0.5) * dA_ex).sum().backward()
-    dlcourse.check_close("elu_backward(Z, dA, alpha=0.5)", elu_backward(Z_ex, dA_ex, 0.5), Z_req.grad, atol=1e-6,
-                         hint="Multiply dA by the local derivative: 1 where z > 0, alpha * exp(z) where z <= 0. "
-                              "Did you use alpha in the negative branch?")
+    dlcourse.check_like_torch("elu_backward(Z, dA, alpha=0.5)", None, lambda Z: F.elu(Z, alpha=0.5), Z_ex,
+                              grad_output=dA_ex, backward=lambda dA, Z: elu_backward(Z, dA, 0.5), atol=1e-6,
+                              hint="Multiply dA by the local derivative: 1 where z > 0, alpha * exp(z) where z <= 0. "
+                                   "Did you use alpha in the negative branch?")
 
 # %% [markdown]
 # ### Exercise 2: the gradient of the mean squared error
@@ -762,11 +761,10 @@ if mse_backward(pred_ex, target_ex) is None:
     print("Exercise 2 not attempted yet: make mse_backward(pred, target) return dL/dpred for the mean "
           "squared error.")
 else:
-    p_req = pred_ex.clone().requires_grad_(True)
-    F.mse_loss(p_req, target_ex).backward()
-    dlcourse.check_close("mse_backward(pred, target)", mse_backward(pred_ex, target_ex), p_req.grad,
-                         hint="d/dpred of (pred - target)^2 is 2 (pred - target), and the mean divides by the "
-                              "number of entries, pred.numel(), not just the batch size.")
+    dlcourse.check_like_torch("mse_backward", None, lambda pred: F.mse_loss(pred, target_ex), pred_ex,
+                              backward=lambda g, pred: g * mse_backward(pred, target_ex),
+                              hint="d/dpred of (pred - target)^2 is 2 (pred - target), and the mean divides by the "
+                                   "number of entries, pred.numel(), not just the batch size.")
 
 # %% [markdown]
 # ### Exercise 3: LeCun initialisation

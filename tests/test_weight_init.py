@@ -5,7 +5,7 @@ import pytest
 import torch
 import torch.nn as nn
 
-from dlcourse import init as I
+from dlcourse import weight_init as I
 
 SHAPES = {"linear": (20, 30), "conv2d": (16, 3, 5, 5), "conv1d": (8, 4, 3)}
 
