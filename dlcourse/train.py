@@ -1,22 +1,13 @@
-"""One training loop for every chapter.
+"""One training loop for every chapter: ``fit`` trains a model and returns a ``History``.
 
-``fit`` trains a model and returns a ``History`` (one value per epoch for each loss and
-metric, the learning rate and the time). A batch is ``(x, y)`` and the loss is
-``loss_fn(model(x), y)`` unless a chapter passes a ``step`` function: it gets the model and the
-batch (already on the device) and returns the loss, or a dict of scalar tensors with a "loss"
-entry. That one hook serves detection targets, masked-LM batches, a VAE's ELBO terms and a
-model that computes its own loss. With several optimizers (a GAN: ``optimizer={"g": ..,
-"d": ..}``) the step function runs its own backward passes and optimizer steps, and ``fit``
-only logs, schedules and checkpoints.
-
-One optimizer step, in order (nanoGPT's train.py is the model): forward under autocast ->
-backward of loss / group size, for each of ``accumulate`` batches -> unscale_ (fp16) -> clip
--> optimizer step -> zero_grad -> per-step schedulers. Clipping before backward would clip
-nothing, and before unscale_ it would clip gradients 65536 times too large.
-
-The running sums stay on the device and are read once per ``log_every`` batches and once per
-epoch: a step never waits for the GPU. A checkpoint written after every epoch resumes to
-exactly the run that was not interrupted (``dlcourse.checkpoint``).
+A batch is ``(x, y)`` and the loss ``loss_fn(model(x), y)``, unless a chapter passes a ``step``
+function (detection targets, masked-LM batches, a VAE's ELBO, a model that returns its own
+loss, a GAN's two optimizers): see ``fit``'s docstring. One optimizer step, in nanoGPT's order:
+forward under autocast -> backward of loss / group size for each of ``accumulate`` batches ->
+unscale_ (fp16) -> clip (before backward it would clip nothing, before unscale_ gradients
+65536 times too large) -> optimizer step -> zero_grad -> per-step schedulers. Running sums
+stay on the device and are read once per ``log_every`` batches and per epoch, so a step never
+waits for the GPU. Checkpoints resume to exactly the uninterrupted run (``dlcourse.checkpoint``).
 """
 from __future__ import annotations
 
@@ -279,11 +270,14 @@ def _check_options(optimizer, step, val_step, val_loader, schedulers, scheduler_
             raise ValueError(message)
 
 
-def _check_finite(means: dict[str, float], epoch: int) -> None:
+def _log_interval(history: History, means: dict[str, float], step: int, lrs: dict[str, float], epoch: int, bar) -> None:
+    """Record the means since the last read, and stop on a loss that is no longer finite."""
     if not math.isfinite(means["loss"]):
         raise FloatingPointError(
             f"the training loss became {means['loss']} in epoch {epoch}: lower the learning rate, "
             "or clip gradients with fit(..., clip_grad=1.0).")
+    history.log_step(step=step, **{f"train_{k}": v for k, v in means.items()}, **lrs)
+    bar.set_postfix(loss=f"{means['loss']:.4f}", refresh=False)
 
 
 def fit(model: nn.Module, train_loader: Iterable, optimizer, *, epochs: int = 1,
@@ -307,7 +301,8 @@ def fit(model: nn.Module, train_loader: Iterable, optimizer, *, epochs: int = 1,
         (scheduler_interval="step": warmup, one-cycle) or every epoch ("epoch";
         ReduceLROnPlateau is given val_loss). history["lr"] is the rate of the epoch's last step.
     accumulate: batches whose gradients add up to one optimizer step; each loss is divided by
-        the group's size, so equal batches give exactly the big batch's mean gradient.
+        the group's size (a short last group's real size when the loader has a len()), so equal
+        batches give exactly the big batch's mean gradient.
     clip_grad: clip the global gradient norm to this value (after backward and unscale_).
     early_stopping: patience in epochs on val_loss; the best weights are restored at the end.
     checkpoint: a file written after every epoch; resume=True continues from it if it exists
@@ -331,7 +326,8 @@ def fit(model: nn.Module, train_loader: Iterable, optimizer, *, epochs: int = 1,
         dtype = None  # fp16 without a scaler underflows; fp32 is the safe choice for "auto"
     scaler = torch.amp.GradScaler(device.type) if needs_grad_scaler(dtype) else None
     train_step = step if step is not None else _supervised_step(loss_fn, tuple(metrics))
-    val_step = val_step if val_step is not None else None if manual else step
+    if val_step is None and not manual:
+        val_step = step  # None for the default step: evaluate() with loss_fn and metrics
     lr_names = {name: f"lr_{name}" if manual else "lr" for name in optimizers}
 
     def current_lrs() -> dict[str, float]:
@@ -360,7 +356,10 @@ def fit(model: nn.Module, train_loader: Iterable, optimizer, *, epochs: int = 1,
             break
         start = time.perf_counter()
         model.train()
-        n_batches = len(train_loader) if hasattr(train_loader, "__len__") else None
+        try:
+            n_batches = len(train_loader)
+        except TypeError:  # an iterable-style dataset: its last group is divided by accumulate
+            n_batches = None
         running, pending, last_lr = _RunningMeans(device), 0, current_lrs()
         batches = tqdm(train_loader, desc=f"epoch {epoch}", leave=False, disable=not progress)
         for i, batch in enumerate(batches):
@@ -383,10 +382,7 @@ def fit(model: nn.Module, train_loader: Iterable, optimizer, *, epochs: int = 1,
                     optimizer_stepped()
             running.add(values, n)
             if (i + 1) % log_every == 0:
-                means = running.read()
-                _check_finite(means, epoch)
-                history.log_step(step=loop["step"], **{f"train_{k}": v for k, v in means.items()}, **last_lr)
-                batches.set_postfix(loss=f"{means['loss']:.4f}", refresh=False)
+                _log_interval(history, running.read(), loop["step"], last_lr, epoch, batches)
         if pending:  # a loader without len() ended inside a group
             last_lr = current_lrs()
             _optimizer_step(model, optimizer, scaler, clip_grad)
@@ -394,9 +390,8 @@ def fit(model: nn.Module, train_loader: Iterable, optimizer, *, epochs: int = 1,
         means = running.read()
         if running.n == 0:
             raise ValueError("the training loader produced no batches; is the dataset empty?")
-        if means:
-            _check_finite(means, epoch)
-            history.log_step(step=loop["step"], **{f"train_{k}": v for k, v in means.items()}, **last_lr)
+        if means:  # the batches since the last full interval
+            _log_interval(history, means, loop["step"], last_lr, epoch, batches)
         history.log(**{f"train_{k}": v for k, v in running.means().items()})
         if val_loader is not None:
             scores = evaluate(model, val_loader, loss_fn, metrics, device, amp=dtype or False, step=val_step)

@@ -3,6 +3,7 @@ pieces (per-example means, no per-step sync, clipping, accumulation, schedulers,
 several optimizers, resume) against a hand computation or torch."""
 from __future__ import annotations
 
+import copy
 import sys
 
 import pytest
@@ -191,6 +192,28 @@ def test_gradient_accumulation_equals_the_big_batch_including_a_short_last_group
     assert h_small.steps["step"][-1] == h_big.steps["step"][-1] == 6  # 3 optimizer steps per epoch
     plain, _ = _accumulated_weights(16, 1)
     assert not torch.allclose(plain, big, atol=1e-4)  # so the equality above is not a coincidence
+
+
+def test_a_loader_without_len_still_steps_on_its_last_short_group():
+    torch.manual_seed(0)
+    x, y = torch.randn(12, 2), torch.randint(0, 3, (12,))
+    batches = [(x[i:i + 4], y[i:i + 4]) for i in (0, 4, 8)]
+
+    class Stream:  # like an iterable-style dataset: no len(), so group sizes are not known ahead
+        def __iter__(self):
+            return iter(batches)
+
+    model = nn.Linear(2, 3)
+    reference = copy.deepcopy(model)
+    _quiet_fit(model, Stream(), torch.optim.SGD(model.parameters(), lr=0.5), accumulate=2)
+    opt = torch.optim.SGD(reference.parameters(), lr=0.5)
+    for group in (batches[:2], batches[2:]):  # each loss divided by accumulate, as nanoGPT does
+        for xb, yb in group:
+            (F.cross_entropy(reference(xb), yb) / 2).backward()
+        opt.step()
+        opt.zero_grad()
+    for p, q in zip(model.parameters(), reference.parameters()):
+        torch.testing.assert_close(p, q)
 
 
 def _scheduled(interval, make_scheduler, epochs=2):
