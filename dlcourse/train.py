@@ -95,7 +95,8 @@ def _resolve_amp(amp, device: torch.device, model: nn.Module | None = None) -> t
 def _pair(batch):
     if not isinstance(batch, (tuple, list)) or len(batch) != 2:
         raise ValueError("each batch must be a pair (inputs, targets); got "
-                         f"{type(batch).__name__}{'' if not isinstance(batch, (tuple, list)) else f' of length {len(batch)}'}."
+                         f"{type(batch).__name__}"
+                         f"{f' of length {len(batch)}' if isinstance(batch, (tuple, list)) else ''}."
                          " Wrap your tensors in a TensorDataset(x, y), or pass fit(..., step=...) for other batches.")
     return batch
 
@@ -252,17 +253,22 @@ def _check_options(optimizer, step, val_step, val_loader, schedulers, scheduler_
     plateau = any(isinstance(s, ReduceLROnPlateau) for s in schedulers)
     rules = [
         (isinstance(optimizer, (list, tuple)), "pass several optimizers as a dict {name: optimizer}."),
-        (scheduler_interval not in ("step", "epoch"), f"scheduler_interval must be 'step' or 'epoch'; got {scheduler_interval!r}."),
-        (not (isinstance(accumulate, int) and accumulate >= 1), f"accumulate must be a whole number >= 1; got {accumulate!r}."),
-        (not (isinstance(log_every, int) and log_every >= 1), f"log_every must be a whole number >= 1; got {log_every!r}."),
-        (manual and step is None, "with several optimizers, pass a step function that runs their backward passes and steps."),
+        (scheduler_interval not in ("step", "epoch"),
+         f"scheduler_interval must be 'step' or 'epoch'; got {scheduler_interval!r}."),
+        (not (isinstance(accumulate, int) and accumulate >= 1),
+         f"accumulate must be a whole number >= 1; got {accumulate!r}."),
+        (not (isinstance(log_every, int) and log_every >= 1),
+         f"log_every must be a whole number >= 1; got {log_every!r}."),
+        (manual and step is None,
+         "with several optimizers, pass a step function that runs their backward passes and steps."),
         (manual and (accumulate != 1 or clip_grad is not None),
          "with several optimizers the step function owns backward and the optimizer steps: accumulate and clip there."),
         (manual and val_loader is not None and val_step is None,
          "with several optimizers, validation needs a val_step (the training step would train on the validation set)."),
         ((early_stopping is not None or plateau) and val_loader is None,
          "early_stopping and ReduceLROnPlateau watch val_loss: pass a val_loader."),
-        (plateau and scheduler_interval == "step", "ReduceLROnPlateau steps once per epoch on val_loss: use scheduler_interval='epoch'."),
+        (plateau and scheduler_interval == "step",
+         "ReduceLROnPlateau steps once per epoch on val_loss: use scheduler_interval='epoch'."),
         (resume and checkpoint is None, "resume=True needs checkpoint=<file> to resume from."),
     ]
     for broken, message in rules:
