@@ -286,7 +286,8 @@ def _log_interval(history: History, means: dict[str, float], step: int, lrs: dic
     bar.set_postfix(loss=f"{means['loss']:.4f}", refresh=False)
 
 
-def fit(model: nn.Module, train_loader: Iterable, optimizer, *, epochs: int = 1,
+def fit(model: nn.Module, train_loader: Iterable,
+        optimizer: torch.optim.Optimizer | Mapping[str, torch.optim.Optimizer], *, epochs: int = 1,
         loss_fn: Callable = F.cross_entropy, step: Callable | None = None, val_step: Callable | None = None,
         val_loader: Iterable | None = None, metrics: Iterable[str] = ("accuracy",),
         device: torch.device | str | None = None, amp="auto", scheduler=None, scheduler_interval: str = "epoch",
