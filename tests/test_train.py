@@ -292,12 +292,7 @@ def test_a_step_can_weight_by_its_own_count_such_as_unmasked_tokens():
     assert h["train_loss"] == [pytest.approx(scores[mask].mean().item(), rel=1e-6)]  # 6 tokens, not 2 rows
 
 
-def _gan(seed=0):
-    torch.manual_seed(seed)
-    model = nn.ModuleDict({"g": nn.Linear(2, 2), "d": nn.Linear(2, 1)})
-    optimizers = {"g": torch.optim.SGD(model["g"].parameters(), lr=0.1),
-                  "d": torch.optim.SGD(model["d"].parameters(), lr=0.05)}
-
+def _gan_step(optimizers):
     def step(model, batch):  # one discriminator step, then one generator step
         real, _ = batch
         fake = model["g"](torch.randn_like(real))
@@ -310,7 +305,15 @@ def _gan(seed=0):
         g_loss.backward()
         optimizers["g"].step()
         return {"loss": g_loss, "d_loss": d_loss}
-    return model, optimizers, step
+    return step
+
+
+def _gan(seed=0):
+    torch.manual_seed(seed)
+    model = nn.ModuleDict({"g": nn.Linear(2, 2), "d": nn.Linear(2, 1)})
+    optimizers = {"g": torch.optim.SGD(model["g"].parameters(), lr=0.1),
+                  "d": torch.optim.SGD(model["d"].parameters(), lr=0.05)}
+    return model, optimizers, _gan_step(optimizers)
 
 
 def test_several_optimizers_are_driven_by_the_step_function_alone():
@@ -381,3 +384,43 @@ def test_options_that_would_train_wrongly_are_refused(tmp_path):
         with pytest.raises(ValueError, match=message):
             _quiet_fit(model_gan if isinstance(options["optimizer"], dict) else model, loader, options.pop("optimizer"),
                        **options)
+
+
+def test_a_gan_run_resumes_with_each_optimizer_restored(tmp_path):
+    batches = [(torch.randn(8, 2, generator=torch.Generator().manual_seed(i)) + 3, torch.zeros(8)) for i in range(3)]
+
+    def run(epochs, **kwargs):
+        model, _, _ = _gan()
+        optimizers = {"g": torch.optim.Adam(model["g"].parameters(), lr=0.01),  # Adam: state to restore
+                      "d": torch.optim.Adam(model["d"].parameters(), lr=0.01)}
+        return model, _quiet_fit(model, batches, optimizers, step=_gan_step(optimizers), epochs=epochs, **kwargs)
+
+    whole, h_whole = run(3)
+    run(1, checkpoint=tmp_path / "gan.pt")
+    torch.manual_seed(7)
+    resumed, h_resumed = run(3, checkpoint=tmp_path / "gan.pt", resume=True)
+    assert h_resumed["train_d_loss"] == h_whole["train_d_loss"] and h_resumed["lr_g"] == h_whole["lr_g"]
+    assert all(torch.equal(p, q) for p, q in zip(resumed.parameters(), whole.parameters()))
+    model = nn.Linear(2, 3)
+    with pytest.raises(ValueError, match="Resume with the same setup"):  # one optimizer is not the GAN's two
+        _quiet_fit(model, batches, torch.optim.SGD(model.parameters(), lr=0.1), step=lambda m, b: m(b[0]).mean(),
+                   checkpoint=tmp_path / "gan.pt", resume=True)
+
+
+def test_the_progress_bars_show_the_running_loss_once_per_interval(monkeypatch):
+    postfixes = []
+
+    class RecordingBar(train.tqdm):
+        def set_postfix(self, ordered_dict=None, refresh=True, **kwargs):
+            postfixes.append((self.desc, dict(ordered_dict or {}, **kwargs)))
+            return super().set_postfix(ordered_dict, refresh, **kwargs)
+
+    monkeypatch.setattr(train, "tqdm", RecordingBar)
+    torch.manual_seed(0)
+    model = nn.Linear(2, 3)
+    h = dlcourse.fit(model, DataLoader(_blobs(40), 10), torch.optim.SGD(model.parameters(), lr=0.1), epochs=2,
+                     device="cpu", amp=False, live_plot=False, log_every=2)
+    batch_bars = [p["loss"] for desc, p in postfixes if desc.startswith("epoch ")]
+    assert batch_bars == [f"{v:.4f}" for v in h.steps["train_loss"]] and len(batch_bars) == 4  # 2 per epoch
+    epoch_bar = [p for desc, p in postfixes if desc == "epochs"]
+    assert epoch_bar[-1]["train_loss"] == f"{h.last('train_loss'):.4f}"
