@@ -4,7 +4,9 @@
     python benchmarks/run.py mlp_mnist    # one recipe
 
 Each recipe in benchmarks/recipes/ trains a course model at its full budget on real data and
-returns its metric, the time it took to first reach the target, and the total time. Results
+returns its metric, the time it took to first reach the target, and the total time. A recipe
+declares METRIC, TARGET, ANCHOR and BETTER: "higher" (an accuracy must reach at least TARGET)
+or "lower" (a loss or perplexity must fall to at most TARGET). Results
 are merged into benchmarks/results.json (one entry per recipe, the latest run) and
 RESULTS.md is regenerated from it, so a row always shows what was last measured.
 """
@@ -24,12 +26,22 @@ sys.path.insert(0, str(HERE.parent))
 RECIPES = sorted(p.stem for p in (HERE / "recipes").glob("*.py") if not p.stem.startswith("_"))
 
 
-def time_to_target(values: list[float], seconds: list[float], target: float) -> float | None:
+DIRECTIONS = {"higher": "≥", "lower": "≤"}  # BETTER -> how the target reads in RESULTS.md
+
+
+def reached(value: float, target: float, better: str) -> bool:
+    """Whether ``value`` is at least as good as ``target`` when ``better`` is "higher" or "lower"."""
+    if better not in DIRECTIONS:
+        raise ValueError(f"BETTER must be 'higher' or 'lower'; got {better!r}.")
+    return value >= target if better == "higher" else value <= target
+
+
+def time_to_target(values: list[float], seconds: list[float], target: float, better: str) -> float | None:
     """Cumulative seconds until ``values`` first reaches ``target`` (None if never)."""
     elapsed = 0.0
     for value, s in zip(values, seconds):
         elapsed += s
-        if value >= target:
+        if reached(value, target, better):
             return elapsed
     return None
 
@@ -40,7 +52,8 @@ def render(results: dict) -> str:
         "",
         "Full-mode recipes, run by `make bench` (`python benchmarks/run.py`). Each row is the latest",
         "measured run on the machine named in it; nothing here is copied from elsewhere except the",
-        "anchor, the published number the recipe is compared with.",
+        "anchor, the published number the recipe is compared with. The target column says which way is",
+        "better: `≥` for a metric that must reach it (an accuracy), `≤` for one that must fall to it (a loss).",
         "",
         "| recipe | metric | measured | target | anchor | time to target | total time | machine | date |",
         "|---|---|---|---|---|---|---|---|---|",
@@ -48,7 +61,8 @@ def render(results: dict) -> str:
     for name in sorted(results):
         r = results[name]
         ttt = f"{r['time_to_target_s']:.0f} s" if r["time_to_target_s"] is not None else "not reached"
-        lines.append(f"| `{name}` | {r['metric']} | **{r['value']:.4g}** | {r['target']} | {r['anchor']} | "
+        target = f"{DIRECTIONS[r['better']]} {r['target']}"
+        lines.append(f"| `{name}` | {r['metric']} | **{r['value']:.4g}** | {target} | {r['anchor']} | "
                      f"{ttt} | {r['total_s']:.0f} s | {r['machine']} | {r['date']} |")
     lines += ["", "Details of each recipe (model, budget) are in its file under `benchmarks/recipes/`.", ""]
     return "\n".join(lines)
@@ -70,16 +84,18 @@ def main(argv: list[str] | None = None) -> int:
         start = time.perf_counter()
         out = recipe.run()
         total = time.perf_counter() - start
-        ttt = time_to_target(out["curve"], out["epoch_seconds"], recipe.TARGET)
+        ttt = time_to_target(out["curve"], out["epoch_seconds"], recipe.TARGET, recipe.BETTER)
         results[name] = {
-            "metric": recipe.METRIC, "value": out["value"], "target": recipe.TARGET, "anchor": recipe.ANCHOR,
+            "metric": recipe.METRIC, "value": out["value"], "target": recipe.TARGET, "better": recipe.BETTER,
+            "anchor": recipe.ANCHOR,
             "time_to_target_s": ttt, "total_s": total, "machine": out["machine"],
             "date": dt.date.today().isoformat(), "python": platform.python_version(),
         }
-        status = "reached" if out["value"] >= recipe.TARGET else "MISSED"
-        print(f"{name}: {recipe.METRIC} = {out['value']:.4f} (target {recipe.TARGET}: {status}); "
-              f"time to target {ttt if ttt is None else round(ttt, 1)} s; total {total:.1f} s")
-        if out["value"] < recipe.TARGET:
+        ok = reached(out["value"], recipe.TARGET, recipe.BETTER)
+        print(f"{name}: {recipe.METRIC} = {out['value']:.4f} (target {DIRECTIONS[recipe.BETTER]} {recipe.TARGET}: "
+              f"{'reached' if ok else 'MISSED'}); time to target {ttt if ttt is None else round(ttt, 1)} s; "
+              f"total {total:.1f} s")
+        if not ok:
             failed.append(name)
     store.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
     (HERE / "RESULTS.md").write_text(render(results))

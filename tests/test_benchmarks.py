@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import importlib
+import json
 import sys
+import types
 from pathlib import Path
 
 import pytest
@@ -13,20 +15,46 @@ from benchmarks import run  # noqa: E402
 
 
 def test_time_to_target_is_cumulative_until_first_reached():
-    assert run.time_to_target([0.90, 0.97, 0.981, 0.99], [10, 10, 10, 10], 0.98) == 30
-    assert run.time_to_target([0.90, 0.97], [10, 10], 0.98) is None
+    assert run.time_to_target([0.90, 0.97, 0.981, 0.99], [10, 10, 10, 10], 0.98, "higher") == 30
+    assert run.time_to_target([0.90, 0.97], [10, 10], 0.98, "higher") is None
+
+
+def test_a_loss_reaches_its_target_by_falling_to_it():
+    assert run.time_to_target([2.0, 1.6, 1.49, 1.2], [10, 10, 10, 10], 1.5, "lower") == 30
+    assert run.time_to_target([2.0, 1.6], [10, 10], 1.5, "lower") is None
+    assert run.reached(1.5, 1.5, "lower") and not run.reached(1.51, 1.5, "lower")
+    with pytest.raises(ValueError, match="'higher' or 'lower'"):
+        run.reached(1.0, 1.5, "smaller")
 
 
 def test_results_table_shows_measured_value_target_and_anchor():
-    table = run.render({"mlp_mnist": {"metric": "acc", "value": 0.9886, "target": 0.98, "anchor": "98.4% (paper)",
-                                      "time_to_target_s": 58.2, "total_s": 119.8, "machine": "cpu", "date": "d"}})
-    assert "| `mlp_mnist` | acc | **0.9886** | 0.98 | 98.4% (paper) | 58 s | 120 s | cpu | d |" in table
+    table = run.render({"mlp_mnist": {"metric": "acc", "value": 0.9886, "target": 0.98, "better": "higher",
+                                      "anchor": "98.4% (paper)", "time_to_target_s": 58.2, "total_s": 119.8,
+                                      "machine": "cpu", "date": "d"}})
+    assert "| `mlp_mnist` | acc | **0.9886** | ≥ 0.98 | 98.4% (paper) | 58 s | 120 s | cpu | d |" in table
+
+
+@pytest.mark.parametrize("final, status", [(1.4, 0), (1.6, 1)])
+def test_a_lower_is_better_recipe_runs_end_to_end(tmp_path, monkeypatch, final, status):
+    recipe = types.ModuleType("benchmarks.recipes.toy_loss")
+    recipe.__doc__ = "A toy language model's validation loss falls to 1.5.\n\nAnchor: none, a test."
+    recipe.METRIC, recipe.TARGET, recipe.BETTER, recipe.ANCHOR = "val loss", 1.5, "lower", "1.5 (a test)"
+    recipe.run = lambda: {"value": final, "curve": [2.0, 1.45, final], "epoch_seconds": [1.0, 1.0, 1.0],
+                          "machine": "cpu"}
+    monkeypatch.setitem(sys.modules, recipe.__name__, recipe)
+    monkeypatch.setattr(run, "RECIPES", ["toy_loss"])
+    monkeypatch.setattr(run, "HERE", tmp_path)  # results.json and RESULTS.md are written here
+    assert run.main(["toy_loss"]) == status  # 1.6 missed the target even though 1.45 passed it on the way
+    stored = json.loads((tmp_path / "results.json").read_text())["toy_loss"]
+    assert stored["better"] == "lower" and stored["time_to_target_s"] == 2.0
+    assert f"| `toy_loss` | val loss | **{final:.4g}** | ≤ 1.5 |" in (tmp_path / "RESULTS.md").read_text()
 
 
 @pytest.mark.parametrize("name", run.RECIPES)
 def test_recipe_declares_its_target_and_anchor(name):
     recipe = importlib.import_module(f"benchmarks.recipes.{name}")
-    assert callable(recipe.run) and 0 < recipe.TARGET <= 1 and recipe.ANCHOR and recipe.METRIC
+    assert callable(recipe.run) and recipe.TARGET > 0 and recipe.ANCHOR and recipe.METRIC
+    assert recipe.BETTER in run.DIRECTIONS, "declare BETTER = 'higher' (an accuracy) or 'lower' (a loss)"
     assert recipe.__doc__ and "Anchor" in recipe.__doc__
 
 

@@ -38,6 +38,8 @@ def test_decision_boundary_and_history():
     h.log(train_loss=0.5, val_loss=0.7, val_accuracy=0.8)
     fig = plot.plot_history(h)
     assert len(fig.axes) == 2 and len(fig.axes[0].lines) == 2
+    h.log(lr=0.1, lr_g=0.1, lr_d=0.2)  # learning rates (one per optimizer of a GAN) are not metrics
+    assert len(plot.plot_history(h).axes[1].lines) == 1
 
 
 def test_live_plot_is_static_outside_a_notebook():

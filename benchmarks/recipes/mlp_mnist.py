@@ -3,7 +3,8 @@
 Anchor: Simard, Steinkraus & Platt (2003), "Best practices for convolutional neural networks
 applied to visual document analysis", Table 1: a 2-layer MLP with 800 hidden units trained
 with cross-entropy and no distortions has 1.6% test error (98.4% accuracy). Our recipe uses
-two hidden layers of 800, dropout (Srivastava et al. 2014), AdamW and a one-cycle schedule.
+two hidden layers of 800, dropout (Srivastava et al. 2014), AdamW and a one-cycle schedule
+(Smith & Topin 2019) stepped after every batch, as the paper does.
 
 The test set is evaluated after every epoch only to time when the target is first reached;
 nothing is tuned or stopped on it (the budget is fixed).
@@ -20,6 +21,7 @@ from dlcourse.models import MLP
 
 METRIC = "MNIST test accuracy"
 TARGET = 0.980
+BETTER = "higher"
 ANCHOR = "98.4% (Simard et al. 2003, MLP 800 HU)"
 EPOCHS, BATCH, LR = 20, 128, 2e-3
 
@@ -31,8 +33,9 @@ def run() -> dict:
     test_loader = DataLoader(test, 1000)
     model = MLP([784, 800, 800, 10], activation="relu", dropout=0.2)
     optimizer = torch.optim.AdamW(model.parameters(), lr=LR, weight_decay=1e-4)
-    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=LR, total_steps=EPOCHS)
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=LR, total_steps=EPOCHS * len(train_loader))
     history = dlcourse.fit(model, train_loader, optimizer, epochs=EPOCHS, val_loader=test_loader,
-                           scheduler=scheduler, device=device, live_plot=False)
+                           scheduler=scheduler, scheduler_interval="step", device=device, live_plot=False)
+    machine = f"{device}: {describe_device(device)}, torch threads: {torch.get_num_threads()}"
     return {"value": history.last("val_accuracy"), "curve": history["val_accuracy"],
-            "epoch_seconds": history["time"], "machine": f"{device}: {describe_device(device)}"}
+            "epoch_seconds": history["time"], "machine": machine}
