@@ -21,7 +21,7 @@ import torch
 
 __all__ = ["CheckError", "check_shape", "check_dtype", "check_close", "numerical_gradient",
            "grad_check", "max_relative_error", "check_like_torch", "READY_MADE_ACTIVATIONS", "forbid",
-           "forbidden_now"]
+           "forbidden_now", "in_student_process"]
 
 
 class CheckError(AssertionError):
@@ -360,6 +360,21 @@ def forbid(names: Iterable[str] = READY_MADE_ACTIVATIONS,
                 setattr(owner, attr, old)
             else:
                 delattr(owner, attr)
+
+
+# Set by the grader while it runs tests: how to run a course function next to the student's code.
+_STUDENT_SIDE: Callable[[Callable], Callable] | None = None
+
+
+def in_student_process(fn: Callable) -> Callable:
+    """``fn`` (a function of ``dlcourse``), run where the student's code runs.
+
+    In a notebook that is right here, so this returns ``fn``. When an assignment is graded, its
+    tests run in the grader's process and reach the student's code through proxies; a driver
+    that must hold the student's objects for a while (an optimizer stepping parameters in
+    place, a training loop) runs next to them instead, and only its result (data) comes back.
+    """
+    return fn if _STUDENT_SIDE is None else _STUDENT_SIDE(fn)
 
 
 def forbidden_now() -> list[tuple[tuple[str, ...], str]]:

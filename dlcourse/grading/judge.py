@@ -214,10 +214,24 @@ def judge(student: StudentProcess, setup: list[str], tests: list[tuple[str, floa
                     ns[str(name)] = info["value"]
         except (wire.Deadline, wire.WireError, wire.RemoteError) as e:
             verdict.notes.append(f"could not list the notebook's names: {e}")
-    for source in setup:  # the course's own locked cells: imports and helpers
-        exec(compile(source, "<setup cell>", "exec"), ns)
-    for grade_id, points, source in tests:
-        verdict.tests.append(_one_test(student, ns, grade_id, points, source, cell_s, verdict))
+    import dlcourse.checks
+
+    dlcourse.checks._STUDENT_SIDE = functools.partial(_course_function, student.endpoint)
+    try:
+        for source in setup:  # the course's own locked cells: imports and helpers
+            exec(compile(source, "<setup cell>", "exec"), ns)
+        for grade_id, points, source in tests:
+            verdict.tests.append(_one_test(student, ns, grade_id, points, source, cell_s, verdict))
+    finally:
+        dlcourse.checks._STUDENT_SIDE = None
+
+
+def _course_function(endpoint, fn) -> wire.CourseFunction:
+    """What ``dlcourse.checks.in_student_process(fn)`` gives a test while grading."""
+    module, qualname = getattr(fn, "__module__", "") or "", getattr(fn, "__qualname__", "")
+    if not module.startswith("dlcourse.") or module.startswith("dlcourse.grading") or "<" in qualname:
+        raise ValueError(f"in_student_process takes a function defined in a dlcourse module, not {fn!r}")
+    return wire.CourseFunction(endpoint, 0, "function", f"{module}:{qualname}")
 
 
 def _one_test(student, ns, grade_id, points, source, cell_s, verdict) -> TestOutcome:

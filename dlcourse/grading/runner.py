@@ -18,6 +18,7 @@ same score on every re-grade.
 from __future__ import annotations
 
 import contextlib
+import importlib
 import os
 import random
 import signal
@@ -84,6 +85,14 @@ class Student:
     def lookup(self, target):
         if not isinstance(target, dict):
             raise TypeError("bad target")
+        if "course" in target:  # a course function the tests run here (dlcourse.checks.in_student_process)
+            module, _, qualname = str(target["course"]).partition(":")
+            if not module.startswith("dlcourse.") or module.startswith("dlcourse.grading"):
+                raise PermissionError(f"{module} is not a course module")
+            obj = importlib.import_module(module)
+            for part in qualname.split("."):
+                obj = getattr(obj, part)
+            return obj
         if "ref" in target:
             name = str(target["ref"])
             if name not in self.ns:

@@ -109,6 +109,17 @@ class Named(Proxy):
         return f"<{self._type} {self._repr}>"
 
 
+class CourseFunction(Proxy):
+    """A function of ``dlcourse`` run in the student's process (``module:qualname``)."""
+    __slots__ = ()
+
+    def __call__(self, *args, **kwargs):
+        return self._ep.request("call", {"course": self._repr}, args=list(args), kwargs=kwargs)
+
+    def __getattr__(self, name: str):
+        raise AttributeError(name)
+
+
 class Keep:
     """Send ``value`` as an object the sender keeps (a proxy on the other side), never by value."""
     __slots__ = ("value",)

@@ -1,0 +1,128 @@
+"""The judge and the runner (dlcourse/grading/judge.py, runner.py) with one real student process.
+
+The process runs unsandboxed here (the sandbox has its own cases in test_autograder.py), so
+these tests run anywhere in about 10 s: cells run in order and a failing one does not stop the
+rest; tests see the student's names as proxies; grad mode, `forbid` rules and in-place changes
+cross; a course driver runs next to the student's code; a call past its time is interrupted
+and the process keeps serving.
+"""
+from __future__ import annotations
+
+import os
+import sys
+
+import pytest
+import torch
+
+from dlcourse.checks import CheckError, forbid
+from dlcourse.grading import wire
+from dlcourse.grading.autograder import Limits
+from dlcourse.grading.judge import StudentProcess, Verdict, _course_function, judge, run_cells
+
+CELLS = [
+    ("setup", "import torch\nfrom dlcourse.checks import check_close"),
+    ("a", "def double(x):\n    return 2 * x\nprint('defined double')"),
+    ("b", "raise ValueError('this cell fails')"),
+    ("c", "def grad_mode():\n    return torch.is_grad_enabled()\n"
+          "def uses_relu(x):\n    return torch.relu(x)\n"
+          "def zero_in_place(x):\n    x.zero_()\n    return None\n"
+          "def forever():\n    while True:\n        pass\n"
+          "SCALE = 3.5\nBIG = torch.zeros(2_000_000)\n"
+          "class Model:\n    def __init__(self):\n        self.w = torch.ones(3)\n"
+          "    def __call__(self, x):\n        return self.w * x\n"),
+    ("d", "import dlcourse.checks\ndlcourse.checks.max_relative_error = lambda a, b: 123.0  # patched here only"),
+]
+
+
+@pytest.fixture(scope="module")
+def student(tmp_path_factory):
+    scratch = tmp_path_factory.mktemp("judge")
+    for sub in ("work", "home", "tmp"):
+        (scratch / sub).mkdir()
+    env = {"PATH": os.path.dirname(sys.executable) + ":/usr/bin:/bin", "HOME": str(scratch / "home"),
+           "PYTHONHASHSEED": "0", "OMP_NUM_THREADS": "1", "PYTHONPATH": os.environ.get("PYTHONPATH", "")}
+    proc = StudentProcess(scratch, env, Limits(memory_gb=3), [], sandboxed=False)
+    proc.start()
+    verdict = Verdict()
+    run_cells(proc, CELLS, 60, verdict)
+    names = proc.endpoint.request("names")
+    yield proc, verdict, names
+    proc.close()
+
+
+def _ns(student):
+    proc, _, names = student
+    return {k: wire.Named(proc.endpoint, 0, "function", k) if "callable" in v else v["value"]
+            for k, v in names.items()}
+
+
+def test_cells_run_in_order_and_a_failing_one_does_not_stop_the_rest(student):
+    _, verdict, _ = student
+    assert verdict.cells["a"].stdout == "defined double\n" and verdict.cells["a"].error is None
+    assert verdict.cells["b"].error == "ValueError: this cell fails"
+    assert verdict.cells["c"].error is None and verdict.cells["d"].error is None
+
+
+def test_names_are_proxies_data_and_references(student):
+    ns = _ns(student)
+    assert isinstance(ns["double"], wire.Named) and ns["SCALE"] == 3.5
+    assert isinstance(ns["BIG"], wire.Proxy), "a big tensor stays in the student's process"
+    assert "torch" not in ns, "modules are not handed over"
+    assert torch.equal(ns["double"](torch.arange(3)), torch.tensor([0, 2, 4]))
+    model = ns["Model"]()
+    assert isinstance(model, wire.Proxy) and torch.equal(model.w, torch.ones(3))
+    assert torch.equal(model(torch.full((3,), 2.0)), torch.full((3,), 2.0))
+
+
+def test_grad_mode_forbid_and_in_place_changes_cross(student):
+    ns = _ns(student)
+    assert ns["grad_mode"]() is True
+    with torch.no_grad():
+        assert ns["grad_mode"]() is False
+    with forbid(["torch.relu"], "build it by hand"):
+        with pytest.raises(wire.RemoteError) as info:
+            ns["uses_relu"](torch.ones(2))
+    assert info.value.kind == "CheckError" and "build it by hand" in info.value.message
+    assert torch.equal(ns["uses_relu"](torch.tensor([-1.0, 1.0])), torch.tensor([0.0, 1.0]))
+    x = torch.ones(4)
+    ns["zero_in_place"](x)
+    assert torch.equal(x, torch.zeros(4)), "the student's in-place change must show in the grader"
+
+
+def test_a_course_driver_runs_next_to_the_student_code(student):
+    """The student's process patched max_relative_error (cell d): the driver ran there, the
+    grader's own copy is intact."""
+    proc, _, _ = student
+    verdict = Verdict()
+    setup = "import torch\nfrom dlcourse.checks import in_student_process, max_relative_error"
+    test = ("a, b = torch.ones(2), torch.ones(2) * 1.5\n"
+            "assert in_student_process(max_relative_error)(a, b) == 123.0\n"
+            "assert abs(max_relative_error(a, b) - 0.2) < 1e-9")
+    judge(proc, [setup], [("t_driver", 1, test)], 30, verdict)
+    assert verdict.tests[0].passed, verdict.tests[0]
+    with pytest.raises(ValueError, match="dlcourse module"):
+        _course_function(proc.endpoint, lambda: None)
+
+
+def test_a_test_that_runs_past_its_time_fails_and_the_process_keeps_serving(student):
+    proc, _, _ = student
+    verdict = Verdict()
+    judge(proc, [], [("t_forever", 2, "forever()"), ("t_after", 1, "assert double(2) == 4")], 3, verdict)
+    forever, after = verdict.tests
+    assert not forever.passed and "timed out" in forever.message and verdict.timed_out
+    assert after.passed, after
+
+
+def test_rebinding_in_the_student_process_does_not_reach_the_judge(student):
+    proc, _, _ = student
+    verdict = Verdict()
+    run_cells(proc, [("hack", "check_close = lambda *a, **k: None\ntorch.allclose = lambda *a, **k: True")], 30, verdict)
+    judge(proc, ["import torch\nfrom dlcourse.checks import check_close"],
+          [("t_wrong", 1, "check_close('double', double(torch.ones(2)), torch.ones(2))"),
+           ("t_missing", 1, "undefined_function(1)")], 30, verdict)
+    wrong, missing = verdict.tests
+    assert not wrong.passed and "values differ" in wrong.message, wrong
+    assert not missing.passed and "define it in its answer cell" in missing.message
+    with pytest.raises(CheckError):  # and the grader's own check_close is intact
+        from dlcourse.checks import check_close
+        check_close("x", torch.ones(1), torch.zeros(1))
