@@ -76,13 +76,26 @@ def _db_url(course: Path) -> str:
     return f"sqlite:///{course / 'gradebook.db'}"
 
 
+def gradebook(course: Path):
+    """nbgrader's gradebook of the course. Creating one runs ``alembic`` from this Python's
+    folder, which need not be on PATH (a venv that is not activated)."""
+    import sys
+
+    from nbgrader.api import Gradebook
+
+    here = os.path.dirname(sys.executable)
+    if here not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = here + os.pathsep + os.environ.get("PATH", "")
+    return Gradebook(_db_url(course), course_id=COURSE_ID)
+
+
 def ensure_assignment(course: Path, aid: str) -> None:
     """Register the assignment's cells in the gradebook from ``source/`` if nbgrader has not yet
     (``nbgrader generate_assignment`` does the same)."""
-    from nbgrader.api import Gradebook, MissingEntry
+    from nbgrader.api import MissingEntry
     from nbgrader.preprocessors import SaveCells
 
-    with Gradebook(_db_url(course), course_id=COURSE_ID) as gb:
+    with gradebook(course) as gb:
         try:
             if gb.find_assignment(aid).notebooks:
                 return
@@ -94,11 +107,11 @@ def ensure_assignment(course: Path, aid: str) -> None:
 
 def forget(course: Path, aid: str, student: str) -> None:
     """Drop an earlier grade of this submission, so a failure now cannot leave the old score."""
-    from nbgrader.api import Gradebook, MissingEntry
+    from nbgrader.api import MissingEntry
 
     if not (course / "gradebook.db").is_file():
         return
-    with Gradebook(_db_url(course), course_id=COURSE_ID) as gb:
+    with gradebook(course) as gb:
         try:
             gb.remove_submission(aid, student)
         except MissingEntry:
@@ -108,17 +121,16 @@ def forget(course: Path, aid: str, student: str) -> None:
 def save_grades(course: Path, aid: str, student: str, nb: nbformat.NotebookNode,
                 timestamp: str | None) -> tuple[float, float]:
     """Store the autograded notebook's scores with nbgrader's own preprocessor; (score, max score)."""
-    from nbgrader.api import Gradebook
     from nbgrader.preprocessors import SaveAutoGrades
 
     ensure_assignment(course, aid)
     forget(course, aid, student)
-    with Gradebook(_db_url(course), course_id=COURSE_ID) as gb:
+    with gradebook(course) as gb:
         gb.update_or_create_student(student)
         gb.add_submission(aid, student, **({"timestamp": timestamp} if timestamp else {}))
     SaveAutoGrades().preprocess(nb, {"nbgrader": {"notebook": aid, "assignment": aid, "student": student,
                                                   "db_url": _db_url(course)}})
-    with Gradebook(_db_url(course), course_id=COURSE_ID) as gb:
+    with gradebook(course) as gb:
         sub = gb.find_submission(aid, student)
         return sub.score, sub.max_score
 

@@ -62,7 +62,7 @@ import math
 
 import torch
 
-from dlcourse.checks import READY_MADE_ACTIVATIONS, CheckError, check_close, check_shape, forbid
+from dlcourse.checks import READY_MADE_ACTIVATIONS, CheckError, check_close, check_dtype, check_shape, forbid
 
 _ = torch.manual_seed(0)  # `_ =`: no output
 
@@ -99,6 +99,8 @@ import torch.nn.functional as F  # first in this cell: the later hidden tests us
 x = torch.tensor([-2.0, -1.0, 0.0, 0.5, 3.0])
 out = relu(x)
 check_shape("relu(x)", out, (5,), hint="relu is elementwise: return a tensor shaped like its input.")
+check_dtype("relu of a float64 tensor", relu(x.double()), torch.float64,
+            hint="return the input's dtype: no .float(), and build constants with torch.zeros_like(x).")
 got = float(relu(torch.tensor(-1.0)))
 assert got == 0.0, f"relu(-1.0) should be 0, got {got}: negative inputs must be clamped to zero."
 got = float(relu(torch.tensor(3.0)))
@@ -142,6 +144,8 @@ def leaky_relu(x: torch.Tensor, slope: float = 0.01) -> torch.Tensor:
 x = torch.tensor([-2.0, -0.5, 0.0, 1.5])
 out = leaky_relu(x)
 check_shape("leaky_relu(x)", out, (4,), hint="leaky_relu is elementwise: return a tensor shaped like x.")
+check_dtype("leaky_relu of a float64 tensor", leaky_relu(x.double()), torch.float64,
+            hint="return the input's dtype: no .float(), and build constants with torch.zeros_like(x).")
 got = float(leaky_relu(torch.tensor(-2.0)))
 assert abs(got - (-0.02)) < 1e-7, (
     f"leaky_relu(-2.0) should be -0.02 with the default slope 0.01, got {got}: "
@@ -193,6 +197,8 @@ assert abs(got - 0.5) < 1e-7, f"sigmoid(0.0) should be 0.5, got {got}."
 x = torch.linspace(-6, 6, 13)
 out = sigmoid(x)
 check_shape("sigmoid(x)", out, (13,), hint="sigmoid is elementwise: return a tensor shaped like x.")
+check_dtype("sigmoid of a float64 tensor", sigmoid(x.double()), torch.float64,
+            hint="return the input's dtype: no .float(), and build constants with torch.zeros_like(x).")
 check_close("sigmoid(x)", out, 1.0 / (1.0 + torch.exp(-x)), atol=1e-6,
             hint="sigmoid(x) = 1 / (1 + exp(-x)).")
 extreme = sigmoid(torch.tensor([-1000.0, 1000.0]))
@@ -249,6 +255,8 @@ assert abs(got - 0.8413447) < 1e-6, (
 x = torch.linspace(-4, 4, 17)
 out = gelu(x)
 check_shape("gelu(x)", out, (17,), hint="gelu is elementwise: return a tensor shaped like x.")
+check_dtype("gelu of a float64 tensor", gelu(x.double()), torch.float64,
+            hint="return the input's dtype: no .float(), and build constants with torch.zeros_like(x).")
 check_close("gelu(x)", out, x * 0.5 * (1 + torch.erf(x / math.sqrt(2))), atol=1e-6)
 ### BEGIN HIDDEN TESTS
 g = torch.Generator().manual_seed(104)
@@ -293,6 +301,8 @@ def softmax(x: torch.Tensor, dim: int = -1) -> torch.Tensor:
 x = torch.tensor([[1.0, 2.0, 3.0], [0.0, 0.0, 0.0]])
 out = softmax(x)
 check_shape("softmax(x)", out, (2, 3), hint="softmax returns a tensor shaped like its input.")
+check_dtype("softmax of a float64 tensor", softmax(x.double()), torch.float64,
+            hint="return the input's dtype: no .float(), and build constants with torch.zeros_like(x).")
 check_close("softmax(x).sum(dim=-1)", out.sum(dim=-1), torch.ones(2), atol=1e-6,
             hint="each row must sum to 1: divide by the sum along dim (keepdim=True).")
 check_close("softmax(x)", out, torch.exp(x) / torch.exp(x).sum(dim=-1, keepdim=True), atol=1e-6)
