@@ -3,6 +3,7 @@ the ones pyproject.toml declares and the ones CI resolves constraints.txt for; a
 them is refused in one sentence before anything is installed."""
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import shutil
@@ -78,3 +79,53 @@ def test_make_accepts_a_supported_python():
     missing = subprocess.run(["make", "-s", "check-python", "PYTHON=python3.99"], cwd=ROOT,
                              capture_output=True, text=True, timeout=60)
     assert missing.returncode != 0 and "python3.99 is not installed" in missing.stderr
+
+
+def _course_config():
+    """The configuration the course's .jupyter/jupyter_server_config.py alone gives."""
+    from traitlets.config import Config
+    config = Config()
+    source = (ROOT / ".jupyter" / "jupyter_server_config.py").read_text()
+    exec(compile(source, "jupyter_server_config.py", "exec"), {"get_config": lambda: config})
+    return config
+
+
+def _listing(manager, path: str) -> set[str]:
+    return {item["name"] for item in asyncio.run(manager.get(path))["content"]}
+
+
+def test_the_course_lab_lists_no_jupytext_twin_and_every_other_file():
+    config = _course_config()
+    manager = config.ServerApp.contents_manager_class(root_dir=str(ROOT), config=config)
+    scripts = [p for p in ROOT.rglob("*.py")  # hidden folders (.git, .venv, .ci) are never listed
+               if not any(part.startswith(".") for part in p.relative_to(ROOT).parts)]
+    twins = {p for p in scripts if p.with_suffix(".ipynb").exists()}
+    assert len(twins) >= 6, "the chapter and assignment twins were not found"
+    for folder in sorted({p.parent for p in scripts}):
+        listed = _listing(manager, folder.relative_to(ROOT).as_posix())
+        shown = {folder / n for n in listed}
+        here = {p for p in scripts if p.parent == folder}
+        assert not shown & twins, f"{folder}: twins listed: {sorted(p.name for p in shown & twins)}"
+        assert here - twins <= shown, f"{folder}: other Python files hidden: {sorted(p.name for p in here - twins - shown)}"
+        assert {n for n in listed if n.endswith(".ipynb")} == {p.name for p in folder.glob("*.ipynb")}
+    twin = asyncio.run(manager.get("notebooks/part0_welcome/00_welcome.py"))
+    assert "import dlcourse" in twin["content"], "a twin can still be opened by its path"
+
+
+def test_the_course_lab_opens_on_the_welcome_chapter():
+    url = _course_config().LabApp.default_url
+    assert url == "/lab/tree/notebooks/part0_welcome/00_welcome.ipynb"
+    assert (ROOT / url.split("/tree/", 1)[1]).exists()
+
+
+def test_dlcourse_lab_adds_the_course_config_after_the_students_own(tmp_path):
+    from dlcourse.lab import CONFIG, lab_command
+    cmd, env = lab_command(["--no-browser"], {"JUPYTER_CONFIG_PATH": str(tmp_path), "PATH": "/usr/bin"})
+    assert cmd[:3] == [sys.executable, "-m", "jupyterlab"] and cmd[-1] == "--no-browser"
+    assert f"--notebook-dir={ROOT}" in cmd, "the course root is served wherever the command is run from"
+    assert env["JUPYTER_CONFIG_PATH"].split(os.pathsep) == [str(CONFIG), str(tmp_path)]
+    assert env["PATH"].split(os.pathsep)[0] == str(Path(sys.executable).parent), "nbgrader needs the env's tools"
+    assert "JUPYTER_CONFIG_DIR" not in env, "a student's own ~/.jupyter must keep priority"
+    cmd, _ = lab_command(["--notebook-dir", "/elsewhere"], {})
+    assert not any(a.startswith("--notebook-dir=") for a in cmd)
+
