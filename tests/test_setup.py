@@ -129,3 +129,31 @@ def test_dlcourse_lab_adds_the_course_config_after_the_students_own(tmp_path):
     cmd, _ = lab_command(["--notebook-dir", "/elsewhere"], {})
     assert not any(a.startswith("--notebook-dir=") for a in cmd)
 
+
+def _normalise(command: str, venv_python: str) -> str:
+    command = command.replace(venv_python, "VENV_PYTHON").replace('"', "'").replace(" --quiet", "")
+    return re.sub(r"\s+", " ", command).strip()
+
+
+@needs_make
+def test_the_windows_commands_are_the_steps_of_make_lab(tmp_path):
+    """README's PowerShell block does what `make lab` does on Linux, step for step: the pip lines are
+    the ones `make install` runs (so `make test` runs them) and the last line is the one the
+    `make lab` tests run, so every Windows step is exercised here."""
+    section = (ROOT / "README.md").read_text().split("\n## Other systems", 1)[1].split("\n## ", 1)[0]
+    block = re.search(r"```powershell\n(.*?)```", section, flags=re.S).group(1)
+    windows = [_normalise(line.split("#")[0], r".venv\Scripts\python") for line in block.splitlines()
+               if line.split("#")[0].strip()]
+    for name in ("Makefile", "pyproject.toml", "constraints.txt"):
+        shutil.copy(ROOT / name, tmp_path / name)
+    dry = subprocess.run(["make", "-n", "lab", f"PYTHON={sys.executable}"], cwd=tmp_path, capture_output=True,
+                         text=True, timeout=60, check=True).stdout
+    linux = [_normalise(line, str(tmp_path / ".venv" / "bin" / "python")) for line in dry.splitlines()
+             if line.strip() and not line.startswith("#")]
+    first = re.fullmatch(r"py -(3\.\d+) -m venv \.venv", windows[0])
+    assert first and first.group(1) in _makefile_pythons(), f"{windows[0]!r}: not a supported Python"
+    assert any(re.search(r"-m venv --clear \.venv$", line) for line in linux)
+    installs = [line for line in linux if " -m pip install" in line]
+    assert windows[1:-1] == installs, f"README's pip steps {windows[1:-1]} differ from make's {installs}"
+    assert windows[-1] == "VENV_PYTHON -m dlcourse lab"
+    assert linux[-1].startswith("VENV_PYTHON -m dlcourse lab "), "make lab no longer runs python -m dlcourse lab"
