@@ -95,10 +95,15 @@ def _listing(manager, path: str) -> set[str]:
 
 
 def test_the_course_lab_lists_no_jupytext_twin_and_every_other_file():
+    from jupyter_server.services.contents.largefilemanager import AsyncLargeFileManager
     config = _course_config()
-    manager = config.ServerApp.contents_manager_class(root_dir=str(ROOT), config=config)
-    scripts = [p for p in ROOT.rglob("*.py")  # hidden folders (.git, .venv, .ci) are never listed
-               if not any(part.startswith(".") for part in p.relative_to(ROOT).parts)]
+    cls = config.ServerApp.contents_manager_class if "contents_manager_class" in config.ServerApp \
+        else AsyncLargeFileManager  # Jupyter's default
+    manager = cls(root_dir=str(ROOT), config=config)
+    scripts = []
+    for folder, dirs, files in os.walk(ROOT):  # hidden folders (.git, .venv, .ci) are never listed
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        scripts += [Path(folder) / f for f in files if f.endswith(".py")]
     twins = {p for p in scripts if p.with_suffix(".ipynb").exists()}
     assert len(twins) >= 6, "the chapter and assignment twins were not found"
     for folder in sorted({p.parent for p in scripts}):
@@ -157,3 +162,21 @@ def test_the_windows_commands_are_the_steps_of_make_lab(tmp_path):
     assert windows[1:-1] == installs, f"README's pip steps {windows[1:-1]} differ from make's {installs}"
     assert windows[-1] == "VENV_PYTHON -m dlcourse lab"
     assert linux[-1].startswith("VENV_PYTHON -m dlcourse lab "), "make lab no longer runs python -m dlcourse lab"
+
+
+def test_authors_keep_the_jupytext_pairing_in_the_course_lab(tmp_path):
+    """JupyterLab's jupytext extension wraps the course's contents manager: a notebook saved in
+    the lab still rewrites its hidden .py twin."""
+    jupytext_cm = pytest.importorskip("jupytext.async_contentsmanager")
+    config = _course_config()
+    shutil.copy(ROOT / "notebooks" / "jupytext.toml", tmp_path / "jupytext.toml")
+    shutil.copytree(ROOT / "notebooks" / "part0_welcome", tmp_path / "part0_welcome",
+                    ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    cls = jupytext_cm.build_async_jupytext_contents_manager_class(config.ServerApp.contents_manager_class)
+    manager = cls(root_dir=str(tmp_path), config=config)
+    path = "part0_welcome/00_welcome.ipynb"
+    model = asyncio.run(manager.get(path))
+    model["content"].cells[0].source += "\n\nEdited in JupyterLab."
+    asyncio.run(manager.save(model, path))
+    assert "Edited in JupyterLab." in (tmp_path / "part0_welcome" / "00_welcome.py").read_text()
+    assert _listing(manager, "part0_welcome") == {"00_welcome.ipynb"}
