@@ -59,15 +59,18 @@ def requirements(pyproject: Path = ROOT / "pyproject.toml") -> list[str]:
 
 def resolve(python: str, reqs: Path, constraints: Path, out: Path) -> tuple[bool, str]:
     report = out / f"report-{python}.json"
-    cmd = [sys.executable, "-m", "pip", "install", "--dry-run", "--ignore-installed", "--quiet",
+    cmd = [sys.executable, "-m", "pip", "install", "--dry-run", "--ignore-installed",
            "--use-feature=fast-deps", "--only-binary=:all:", "--python-version", python,
            "--implementation", "cp", "-c", str(constraints), "-r", str(reqs), "--report", str(report)]
     for tag in PLATFORMS:
         cmd += ["--platform", tag]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
-        lines = [l for l in (proc.stdout + proc.stderr).splitlines()
-                 if l.startswith("ERROR") or "conflict is caused" in l or l.startswith("    The user requested")]
+        # Which pin or dependency has nothing for this Python: pip names it in these lines.
+        text = (proc.stdout + proc.stderr).splitlines()
+        lines = [line.strip() for i, line in enumerate(text)
+                 if line.startswith("ERROR") or "(constraint)" in line
+                 or (i and "no matching distributions available" in text[i - 1])]
         return False, "\n    ".join(lines[-8:]) or proc.stderr[-2000:]
     got = {i["metadata"]["name"].lower(): i["metadata"]["version"] for i in json.loads(report.read_text())["install"]}
     return True, ", ".join(f"{n} {got.get(n, '?')}" for n in SHOWN)

@@ -46,6 +46,14 @@ def test_ci_resolves_the_constraints_for_every_supported_python():
     assert set(check_constraints.requirements()) >= {"torch>=2.2", "pytest>=7.4"}, "runtime and [dev] extras"
 
 
+def test_the_constraints_check_refuses_a_version_list_below_the_floor(tmp_path):
+    bad = tmp_path / "pyproject.toml"
+    bad.write_text('[project]\nrequires-python = ">=3.11"\n'
+                   'classifiers = ["Programming Language :: Python :: 3.10", "Programming Language :: Python :: 3.11"]\n')
+    with pytest.raises(SystemExit, match="disagree"):
+        check_constraints.supported_pythons(bad)
+
+
 @needs_make
 @pytest.mark.parametrize("version", ["3.10.13", "3.14.0"])
 def test_make_refuses_an_unsupported_python_before_pip_runs(tmp_path, version):
