@@ -1,6 +1,9 @@
 """The course's JupyterLab. `make lab` and `python -m dlcourse lab` (dlcourse/lab.py) put this folder
-on JUPYTER_CONFIG_PATH, which Jupyter reads after the student's own config folder (~/.jupyter,
-or JUPYTER_CONFIG_DIR): anything a student sets there, or in JupyterLab's Settings, still wins.
+on JUPYTER_CONFIG_PATH. Jupyter ranks that path above the student's own folder (~/.jupyter), so
+this file sets only what the course needs (the contents manager, the opening page) and
+JUPYTER_CONFIG_DIR is left alone: a student's other server options, their JupyterLab settings
+(Settings menu, ~/.jupyter/lab/user-settings, which override the defaults below) and workspaces
+keep working. The command line wins over both: make lab LAB_ARGS=--LabApp.default_url=/lab.
 
 labconfig/default_setting_overrides.json changes two defaults of JupyterLab's notification
 settings: no "get notified about official Jupyter news?" prompt (fetchNews "false") and no

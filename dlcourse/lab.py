@@ -2,8 +2,9 @@
 
 What ``make lab`` runs once the venv exists, and the command on systems without make (Windows):
 JupyterLab on the repository, with the course's configuration folder ``.jupyter`` added to
-``JUPYTER_CONFIG_PATH`` (after the student's own, so their settings still win). Arguments are
-passed to ``jupyter lab`` (``--no-browser``, ``--port=8890``...).
+``JUPYTER_CONFIG_PATH``; ``JUPYTER_CONFIG_DIR`` (the student's own config and JupyterLab
+settings) is left as it is. Arguments are passed to ``jupyter lab`` (``--no-browser``,
+``--port=8890``...) and override the course's configuration.
 """
 from __future__ import annotations
 

@@ -131,7 +131,7 @@ def test_the_course_lab_opens_on_the_welcome_chapter():
     assert (ROOT / url.split("/tree/", 1)[1]).exists()
 
 
-def test_dlcourse_lab_adds_the_course_config_after_the_students_own(tmp_path):
+def test_dlcourse_lab_adds_the_course_config_and_keeps_the_students_own(tmp_path):
     from dlcourse.lab import CONFIG, lab_command
     cmd, env = lab_command(["--no-browser"], {"JUPYTER_CONFIG_PATH": str(tmp_path), "PATH": "/usr/bin"})
     assert cmd[:3] == [sys.executable, "-m", "jupyterlab"] and cmd[-1] == "--no-browser"
