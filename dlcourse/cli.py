@@ -1,4 +1,5 @@
-"""Command line: ``dlcourse env`` prints the environment report; ``dlcourse data`` checks data."""
+"""Command line: ``dlcourse env`` prints the environment report; ``dlcourse data`` checks data;
+``dlcourse lab`` opens the course in JupyterLab (what ``make lab`` runs)."""
 from __future__ import annotations
 
 import argparse
@@ -6,8 +7,13 @@ import sys
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["lab"]:  # every other argument goes to `jupyter lab`
+        from .lab import main as lab
+        return lab(argv[1:])
     parser = argparse.ArgumentParser(prog="dlcourse", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("lab", help="open the course in JupyterLab (arguments go to `jupyter lab`)")
     sub.add_parser("env", help="print versions, device and where each data set is found")
     get = sub.add_parser("data", help="find (or download) data sets into the cache")
     get.add_argument("names", nargs="*", default=["mnist", "cifar10"],
