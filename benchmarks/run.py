@@ -65,7 +65,25 @@ def render(results: dict) -> str:
         lines.append(f"| `{name}` | {r['metric']} | **{r['value']:.4g}** | {target} | {r['anchor']} | "
                      f"{ttt} | {r['total_s']:.0f} s | {r['machine']} | {r['date']} |")
     lines += ["", "Details of each recipe (model, budget) are in its file under `benchmarks/recipes/`.", ""]
-    return "\n".join(lines)
+    return "\n".join(lines + grading_section())
+
+
+def grading_section() -> list[str]:
+    """The grading row(s), from benchmarks/grading.json (written by benchmarks/grading_speed.py)."""
+    path = HERE / "grading.json"
+    if not path.exists():
+        return []
+    g = json.loads(path.read_text())
+    lines = ["## Grading a class", "",
+             "`python benchmarks/grading_speed.py`: the same submissions of `a01` (correct, partial, blank and a",
+             "few hostile ones) graded by each grader in turn, in one run on one machine.", "",
+             "| grader | submissions | wall time | per submission | machine | date |", "|---|---|---|---|---|---|"]
+    for label, r in g["rows"].items():
+        lines.append(f"| {label} | {r['submissions']} | {r['wall_s']:.0f} s | {r['s_per_submission']:.2f} s | "
+                     f"{g['machine']} | {g['date']} |")
+    lines += ["", f"Ours with `--jobs 1` took {g['ours_jobs1_vs_plain']}x plain nbgrader's time (aim: at most 1.2x); "
+              f"`--jobs 2` was {g['jobs2_speedup']}x faster than `--jobs 1` (aim: at least 1.7x).", ""]
+    return lines
 
 
 def main(argv: list[str] | None = None) -> int:

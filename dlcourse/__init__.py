@@ -8,21 +8,22 @@ one training loop, plots, widgets and student self-checks. Start a notebook with
 """
 __version__ = "0.1.0"
 
-from . import data
 from .checks import CheckError, check_close, check_dtype, check_like_torch, check_shape, grad_check
 from .device import (autocast_dtype, fast_mode, get_device, seed_everything, setup)
-from .environment import env_report
-from .train import History, evaluate, fit, predict
 
-# Submodules load on first use (`dlcourse.models.MLP`), so `import dlcourse` stays quick.
-_SUBMODULES = {"activations", "autograd", "checks", "device", "environment", "exercises", "losses",
-               "models", "plot", "train", "weight_init", "widgets"}  # not grading: the course never imports it
+# Everything else loads on first use (`dlcourse.fit`, `dlcourse.models.MLP`), so `import dlcourse`
+# costs torch and no more: no matplotlib, no torchvision until a chapter asks for them.
+_SUBMODULES = {"activations", "autograd", "checks", "checkpoint", "data", "device", "environment", "exercises",
+               "losses", "models", "plot", "train", "weight_init", "widgets"}  # not grading: the course never imports it
+_FROM = {"fit": "train", "evaluate": "train", "predict": "train", "History": "train", "env_report": "environment"}
 
 
 def __getattr__(name: str):
+    import importlib
     if name in _SUBMODULES:
-        import importlib
         return importlib.import_module(f".{name}", __name__)
+    if name in _FROM:
+        return getattr(importlib.import_module(f".{_FROM[name]}", __name__), name)
     raise AttributeError(f"module 'dlcourse' has no attribute {name!r}")
 
 

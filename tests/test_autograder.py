@@ -258,20 +258,19 @@ def course(tmp_path_factory):
     first = [s for s in sorted(submissions) if s not in endless + [wall]]
     first.remove("killer")
     first.insert(0, "killer")  # the others must still be graded after it
-    leftovers_before = _grading_tmp()
+    # A temporary folder of its own: the other test worker grades too, in the shared one.
+    import tempfile
+    tempfile.tempdir, saved_tmp = str(course / "tmp"), tempfile.tempdir
+    (course / "tmp").mkdir()
     results = autograder.grade_assignment(course, AID, first, Limits(memory_gb=3))
     regrades = [autograder.grade_submission(course, AID, "coin", Limits(memory_gb=3)).score for _ in range(2)]
     results += [autograder.grade_submission(course, AID, s, Limits(cell_s=15, memory_gb=3)) for s in endless]
     results.append(autograder.grade_submission(course, AID, wall, Limits(wall_s=20)))
     results.append(autograder.grade_submission(course, AID, "not_json"))
     listener.close()
+    tempfile.tempdir = saved_tmp
     return SimpleNamespace(path=course, results={r.student: r for r in results}, pid_file=pid_file, first=first,
-                           regrades=regrades, leftovers=_grading_tmp() - leftovers_before)
-
-
-def _grading_tmp() -> set[str]:
-    import tempfile
-    return {p.name for p in Path(tempfile.gettempdir()).glob("dlcourse-*")}
+                           regrades=regrades, leftovers=sorted(p.name for p in (course / "tmp").iterdir()))
 
 
 def _autograded(course, student: str) -> nbformat.NotebookNode:

@@ -159,8 +159,9 @@ def test_the_windows_commands_are_the_steps_of_make_lab(tmp_path):
                if line.split("#")[0].strip()]
     for name in ("Makefile", "pyproject.toml", "constraints.txt"):
         shutil.copy(ROOT / name, tmp_path / name)
-    dry = subprocess.run(["make", "-n", "lab", f"PYTHON={sys.executable}"], cwd=tmp_path, capture_output=True,
-                         text=True, timeout=60, check=True).stdout
+    # --no-print-directory: under `make test` this is a sub-make, which would add "Entering directory" lines
+    dry = subprocess.run(["make", "--no-print-directory", "-n", "lab", f"PYTHON={sys.executable}"], cwd=tmp_path,
+                         capture_output=True, text=True, timeout=60, check=True).stdout
     linux = [_normalise(line, str(tmp_path / ".venv" / "bin" / "python")) for line in dry.splitlines()
              if line.strip() and not line.startswith("#")]
     first = re.fullmatch(r"py -(3\.\d+) -m venv \.venv", windows[0])

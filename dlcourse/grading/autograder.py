@@ -30,7 +30,6 @@ import argparse
 import copy
 import os
 import re
-import resource
 import signal
 import sys
 import tempfile
@@ -46,7 +45,7 @@ from traitlets import Bool, Integer
 
 from . import record, sandbox
 from .course import COURSE_ROOT, notebook_path
-from .judge import StudentProcess, Verdict, judge, run_cells
+from .judge import Limits, StudentProcess, Verdict, judge, run_cells
 from .runner import MAX_OUTPUT_CHARS, cap_text
 
 MAX_NOTEBOOK_BYTES = 20 * 2**20
@@ -59,28 +58,6 @@ __all__ = ["Limits", "Result", "InvalidSubmission", "CapOutput", "read_submissio
 
 class InvalidSubmission(ValueError):
     """The submission cannot be graded at all; the message says what to fix."""
-
-
-@dataclass
-class Limits:
-    """Resource limits for one submission's process (and whatever it starts)."""
-    wall_s: float = 600           # the whole submission, start-up included
-    cell_s: int | None = None     # per cell; None keeps nbgrader_config.py's Execute.timeout
-    memory_gb: float = 4.0        # per process: heap and anonymous mappings (RLIMIT_DATA)
-    file_mb: int = 256            # largest file a process may write
-    processes: int = 512          # new processes and threads (RLIMIT_NPROC; not applied to root)
-    sandbox: bool = True          # run it in dlcourse.grading.sandbox (namespaces), if available
-
-    def apply(self, user_tasks: int = 0) -> None:
-        """Set the limits in the child process, before it runs anything. RLIMIT_NPROC counts
-        every task of the user, so the allowance goes on top of ``user_tasks`` already running."""
-        mem, fsize = int(self.memory_gb * 2**30), self.file_mb * 2**20
-        for what, value in ((resource.RLIMIT_DATA, mem), (resource.RLIMIT_FSIZE, fsize),
-                            (resource.RLIMIT_NPROC, user_tasks + self.processes), (resource.RLIMIT_CORE, 0)):
-            hard = resource.getrlimit(what)[1]
-            if hard != resource.RLIM_INFINITY:
-                value = min(value, hard)
-            resource.setrlimit(what, (value, value))  # hard too: student code cannot raise it
 
 
 @dataclass

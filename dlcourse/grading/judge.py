@@ -15,13 +15,13 @@ A test cell passes when it runs to the end, as in nbgrader; its points are all o
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import io
 import os
 import random
+import resource
 import signal
-import subprocess
-import sys
 import time
 import traceback
 import types
@@ -32,6 +32,28 @@ from . import sandbox, wire
 from .runner import MAX_OUTPUT_CHARS, cap_text
 
 INTERRUPT_GRACE_S = 5  # after a timeout, how long a cell has to stop before its process is killed
+
+
+@dataclass
+class Limits:
+    """Resource limits for one submission's process (and whatever it starts)."""
+    wall_s: float = 600           # the whole submission, start-up included
+    cell_s: int | None = None     # per cell; None keeps nbgrader_config.py's Execute.timeout
+    memory_gb: float = 4.0        # per process: heap and anonymous mappings (RLIMIT_DATA)
+    file_mb: int = 256            # largest file a process may write
+    processes: int = 512          # new processes and threads (RLIMIT_NPROC; not applied to root)
+    sandbox: bool = True          # run it in dlcourse.grading.sandbox (namespaces), if available
+
+    def apply(self, user_tasks: int = 0) -> None:
+        """Set the limits in the child process, before it runs anything. RLIMIT_NPROC counts
+        every task of the user, so the allowance goes on top of ``user_tasks`` already running."""
+        mem, fsize = int(self.memory_gb * 2**30), self.file_mb * 2**20
+        for what, value in ((resource.RLIMIT_DATA, mem), (resource.RLIMIT_FSIZE, fsize),
+                            (resource.RLIMIT_NPROC, user_tasks + self.processes), (resource.RLIMIT_CORE, 0)):
+            hard = resource.getrlimit(what)[1]
+            if hard != resource.RLIM_INFINITY:
+                value = min(value, hard)
+            resource.setrlimit(what, (value, value))  # hard too: student code cannot raise it
 
 
 @dataclass
@@ -63,55 +85,52 @@ class Verdict:
 
 
 class StudentProcess:
-    """The submission's process and the pipes to it."""
+    """The submission's process (a child of this grading process's :mod:`.zygote`) and its pipes."""
 
-    def __init__(self, scratch: Path, env: dict[str, str], limits, readable: list[Path], sandboxed: bool):
+    def __init__(self, scratch: Path, env: dict[str, str], limits: Limits, readable: list[Path], sandboxed: bool):
         self.scratch, self.env, self.limits, self.readable, self.sandboxed = scratch, env, limits, readable, sandboxed
-        self.proc: subprocess.Popen | None = None
+        self.pid: int | None = None
         self.endpoint: wire.Endpoint | None = None
         self.stopped = False  # killed by the grader (after a timeout): later tests cannot call it
 
     def start(self, user_tasks: int = 0) -> None:
         to_child, from_judge = os.pipe()[::-1]   # (write end, read end)
         from_child, to_judge = os.pipe()
-        argv = [sys.executable, "-m", "dlcourse.grading.runner", str(from_judge), str(to_judge)]
         work = self.scratch / "work"
+        request = {"env": self.env, "workdir": str(work), "log": str(self.scratch / "process.log"),
+                   "limits": dataclasses.asdict(self.limits), "user_tasks": user_tasks, "sandbox": None}
         if self.sandboxed:
             writable = [self.scratch / d for d in ("work", "home", "tmp")]
-            argv = sandbox.command(argv, self.readable, writable, work, self.scratch / "root")
-        log = open(self.scratch / "process.log", "wb")
-        limits = self.limits
-        self.proc = subprocess.Popen(argv, cwd=work, env=self.env, pass_fds=(from_judge, to_judge),
-                                     stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                                     preexec_fn=lambda: limits.apply(user_tasks), start_new_session=True)
-        log.close()
-        os.close(from_judge)
-        os.close(to_judge)
+            request["sandbox"] = sandbox.spec(self.readable, writable, work, self.scratch / "root")
+        try:
+            self.pid = zygote().spawn(request, (from_judge, to_judge))
+        finally:
+            os.close(from_judge)
+            os.close(to_judge)
         self.endpoint = wire.Endpoint(from_child, to_child, _serve_callbacks, exportable=_is_callback)
         self.endpoint.call_meta = _call_context
 
     def interrupt(self) -> None:
-        """SIGINT to the runner (inside the sandbox it is the first child of ``unshare``)."""
-        pid = self.proc.pid
-        if self.sandboxed:
-            try:
-                pid = int(Path(f"/proc/{pid}/task/{pid}/children").read_text().split()[0])
-            except (OSError, ValueError, IndexError):
-                return
+        """SIGINT to the runner (in the sandbox its keeper passes it on)."""
         with contextlib.suppress(OSError):
-            os.kill(pid, signal.SIGINT)
+            os.kill(self.pid, signal.SIGINT)
 
     def alive(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
+        if self.pid is None:
+            return False
+        try:
+            os.kill(self.pid, 0)  # the zygote reaps its children at once: a dead one is gone
+            return True
+        except OSError:
+            return False
 
     def stop(self) -> None:
         """Kill it and all it started (its session; in the sandbox, its whole PID namespace)."""
-        if self.proc is None:
+        if self.pid is None:
             return
         self.stopped = True
         with contextlib.suppress(OSError):
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        self.proc.wait()
+            os.killpg(self.pid, signal.SIGKILL)
 
     def close(self) -> None:
         self.stop()
@@ -120,6 +139,25 @@ class StudentProcess:
                 with contextlib.suppress(OSError):
                     os.close(fd)
             self.endpoint = None
+
+
+_ZYGOTE: "Zygote | None" = None
+
+
+def zygote():
+    """This process's zygote, started on first use with the environment every submission shares."""
+    global _ZYGOTE
+    if _ZYGOTE is None or _ZYGOTE.proc.poll() is not None:
+        import atexit
+
+        from .zygote import Zygote
+
+        keep = ("PATH", "LANG", "LC_ALL", "PYTHONPATH", "DLCOURSE_DATA_MIRRORS", "DLCOURSE_CACHE", "DLCOURSE_OFFLINE")
+        env = {k: os.environ[k] for k in keep if k in os.environ}
+        env.update(OMP_NUM_THREADS="1", PYTHONHASHSEED="0", MPLBACKEND="Agg", PYTHONDONTWRITEBYTECODE="1")
+        _ZYGOTE = Zygote(env)
+        atexit.register(_ZYGOTE.close)
+    return _ZYGOTE
 
 
 def _is_callback(value) -> bool:
@@ -252,8 +290,8 @@ def _one_test(student, ns, grade_id, points, source, cell_s, verdict) -> TestOut
         return TestOutcome(grade_id, points, False, message, cap_text(out.getvalue()))
     except wire.WireError as e:
         if student.stopped:
-            return TestOutcome(grade_id, points, False, "not graded: your notebook's process was stopped "
-                               "earlier (a time limit, see the notes)", cap_text(out.getvalue()))
+            return TestOutcome(grade_id, points, False, "not graded: your notebook's process had already "
+                               "ended (see the notes: a time limit or a crash)", cap_text(out.getvalue()))
         verdict.crashed = True
         student.stop()
         verdict.notes.append(f"test {grade_id!r}: the notebook's process died ({e})")
