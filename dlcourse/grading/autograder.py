@@ -45,7 +45,7 @@ from traitlets import Bool, Integer
 
 from . import record, sandbox
 from .course import COURSE_ROOT, notebook_path
-from .judge import Limits, StudentProcess, Verdict, judge, run_cells
+from .judge import Limits, StudentProcess, Verdict, judge, run_cells, worker_init
 from .runner import MAX_OUTPUT_CHARS, cap_text
 
 MAX_NOTEBOOK_BYTES = 20 * 2**20
@@ -354,7 +354,11 @@ def grade_assignment(course: Path, aid: str, students: list[str] | None = None, 
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
     results, started = {}, time.time()
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("forkserver")) as pool:
+    # fork (cheap: this process has imported everything) unless threads make it unsafe; each
+    # worker starts its zygote at once, so both warm up together.
+    method = "fork" if threading.active_count() == 1 else "forkserver"
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context(method),
+                             initializer=worker_init) as pool:
         futures = {pool.submit(evaluate, course, aid, s, limits, show_hidden): s for s in students}
         for future in as_completed(futures):
             student = futures[future]

@@ -144,6 +144,13 @@ class StudentProcess:
 _ZYGOTE: "Zygote | None" = None
 
 
+def worker_init() -> None:
+    """In a grading worker (forked from the grader): a zygote of its own, started now."""
+    global _ZYGOTE
+    _ZYGOTE = None  # a copy of the parent's handle: its socket is the parent's to use
+    zygote()
+
+
 def zygote():
     """This process's zygote, started on first use with the environment every submission shares."""
     global _ZYGOTE
