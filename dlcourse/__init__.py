@@ -15,8 +15,8 @@ from .environment import env_report
 from .train import History, evaluate, fit, predict
 
 # Submodules load on first use (`dlcourse.models.MLP`), so `import dlcourse` stays quick.
-_SUBMODULES = {"activations", "autograd", "checks", "device", "environment", "exercises", "losses",
-               "models", "plot", "train", "weight_init", "widgets"}  # not grading: the course never imports it
+_SUBMODULES = {"activations", "autograd", "checks", "clipping", "device", "environment", "exercises", "losses",
+               "lr_finder", "models", "plot", "schedules", "train", "weight_init", "widgets"}  # not grading: the course never imports it
 
 
 def __getattr__(name: str):
