@@ -25,7 +25,7 @@ import torch
 from torch.optim.lr_scheduler import LambdaLR
 
 __all__ = ["step_decay", "cosine_warm_restarts", "cosine_decay", "linear_warmup", "one_cycle",
-           "as_scheduler", "lr_trace"]
+           "as_scheduler", "schedule_trace"]
 
 
 def step_decay(step: int, *, step_size: int, gamma: float = 0.1) -> float:
@@ -106,15 +106,17 @@ def as_scheduler(optimizer: torch.optim.Optimizer, schedule: Callable[..., float
     return LambdaLR(optimizer, partial(schedule, **settings))
 
 
-def lr_trace(make_scheduler: Callable[[torch.optim.Optimizer], object], steps: int, lr: float = 1.0) -> list[float]:
-    """The learning rate each of ``steps`` optimizer steps uses under a scheduler stepped once
-    per optimizer step: make_scheduler(optimizer) builds it for an SGD optimizer with rate ``lr``."""
+def schedule_trace(make_scheduler: Callable[[torch.optim.Optimizer], object], steps: int, lr: float = 1.0,
+                   key: str = "lr") -> list[float]:
+    """The optimizer's ``key`` ("lr", or "momentum", which one-cycle may cycle) at each of ``steps``
+    optimizer steps, under a scheduler stepped once per optimizer step. make_scheduler(optimizer)
+    builds it for an SGD optimizer with rate ``lr`` and momentum 0.9."""
     weight = torch.zeros(1, requires_grad=True)
-    optimizer = torch.optim.SGD([weight], lr=lr, momentum=0.9)   # momentum: one-cycle may cycle it
+    optimizer = torch.optim.SGD([weight], lr=lr, momentum=0.9)
     scheduler = make_scheduler(optimizer)
-    rates = []
+    values = []
     for _ in range(steps):
-        rates.append(optimizer.param_groups[0]["lr"])
+        values.append(optimizer.param_groups[0][key])
         optimizer.step()            # no gradient, so nothing moves; torch warns if the scheduler steps first
         scheduler.step()
-    return rates
+    return values

@@ -14,6 +14,7 @@ from torch.utils.data import DataLoader, TensorDataset
 import dlcourse
 from dlcourse import clipping, schedules as S
 from dlcourse.checks import CheckError, check_close
+from dlcourse.exercises import ch08_schedules as exercises
 from dlcourse.lr_finder import lr_find, smoothed_losses
 
 LR = 0.1
@@ -51,7 +52,7 @@ def _ours(schedule, steps):
 
 
 def _theirs(make, steps):
-    return torch.tensor(S.lr_trace(make, steps, LR), dtype=torch.float64)
+    return torch.tensor(S.schedule_trace(make, steps, LR), dtype=torch.float64)
 
 
 @pytest.mark.parametrize("name", CASES)
@@ -264,3 +265,46 @@ def test_smoothed_losses_debiased():
     check_close("smoothed", torch.tensor(smoothed_losses(losses, 0.9)),
                 torch.tensor(pandas.Series(losses).ewm(alpha=0.1).mean().to_numpy()), atol=1e-12, verbose=False)
     assert smoothed_losses([5.0], 0.98) == [pytest.approx(5.0)]       # not 0.1: the bias is corrected
+
+
+# ------------------------------------------------------------------------------ chapter 08's exercise checks
+def _poly(t, total, power, clamp=True, last=None):
+    last = total if last is None else last
+    return (1 - (min(t, last) if clamp else t) / last) ** power
+
+
+def _momentum(t, total, pct_start=0.3, base=0.85, peak=0.95, how="cos", up_end=None):
+    up_end = pct_start * total - 1 if up_end is None else up_end
+    if t <= up_end:
+        return S._anneal(peak, base, t / up_end, how)
+    return S._anneal(base, peak, (t - up_end) / (total - 1 - up_end), how)
+
+
+def _ema(losses, beta, first=1, debias=True):
+    average, out = 0.0, []
+    for i, loss in enumerate(losses, start=first):
+        average = beta * average + (1 - beta) * loss
+        out.append(average / (1 - beta ** i) if debias else average)
+    return out
+
+
+@pytest.mark.parametrize("check, right, wrongs", [
+    (exercises.check_polynomial_decay, _poly,
+     [partial(_poly, clamp=False),                                          # climbs again after the end
+      lambda t, total, power: _poly(t, total, power, last=total - 1)]),    # reaches 0 a step early
+    (exercises.check_one_cycle_momentum, _momentum,
+     [lambda t, total, pct_start=0.3: _momentum(t, total, pct_start, base=0.95, peak=0.85),   # moves with the rate
+      lambda t, total, pct_start=0.3: _momentum(t, total, pct_start, up_end=int(pct_start * total) - 1),
+      lambda t, total, pct_start=0.3: _momentum(t, total, pct_start, how="linear")]),
+    (exercises.check_smoothed, _ema,
+     [partial(_ema, debias=False), partial(_ema, first=2),
+      lambda losses, beta: _ema(losses, 1 - beta)]),
+], ids=["polynomial", "momentum", "smoothed"])
+def test_exercise_checks(check, right, wrongs, capsys):
+    check(lambda *args, **kwargs: None)
+    assert "not attempted yet" in capsys.readouterr().out
+    check(right)
+    assert "OK" in capsys.readouterr().out
+    for wrong in wrongs:
+        with pytest.raises(CheckError):
+            check(wrong)
