@@ -9,8 +9,9 @@ optimizer step ``step`` (0, 1, 2, ...): ``lr(step) = lr * schedule(step)``. This
   tested at any step without replaying the steps before it;
 - ``as_scheduler`` turns any of them into torch's own ``LambdaLR``, which ``dlcourse.fit``
   steps and checkpoints like any scheduler, and which scales each parameter group's own lr;
-- torch's classes mostly update the rate recursively (``lr *= ...`` each step), where a
-  closed form is exact; the two agree to rounding (``tests/test_schedules.py``).
+- several of torch's classes (StepLR, LinearLR, CosineAnnealingLR) update the rate
+  recursively (``lr *= ...`` each step), where a closed form is exact; the two agree to
+  rounding (``tests/test_schedules.py``).
 
 Arguments keep torch's names (``step_size``, ``T_0``, ``T_mult``, ``pct_start``...) so the
 twins are easy to compare; absolute floors (``eta_min``) become factors (``min_factor``).
