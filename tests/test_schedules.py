@@ -216,6 +216,14 @@ def test_fit_stop_ends_the_run_at_once():
     assert len(history["train_loss"]) == 1                            # no second epoch
 
 
+def test_a_halted_run_resumes_as_finished(tmp_path):
+    stop = lambda history: len(history.steps["step"]) == 2             # noqa: E731
+    options = dict(stop=stop, log_every=1, epochs=4, checkpoint=tmp_path / "run.pt")
+    _, _, first, _ = _fit_linear(**options)
+    _, _, again, _ = _fit_linear(**options, resume=True)
+    assert again == first and again.steps == first.steps and first.steps["step"] == [1, 2]
+
+
 # ------------------------------------------------------------------------------ the LR finder
 def _finder_setup():
     torch.manual_seed(0)

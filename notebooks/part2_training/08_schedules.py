@@ -35,9 +35,9 @@
 # **Prerequisites**: [04 · Backprop by hand](../part1_foundations/04_backprop.ipynb)
 # (He initialisation), [05 · Losses](05_losses.ipynb) (cross-entropy), SGD with momentum.
 #
-# **Run time**: CPU (2 cores): about 160 s full mode, 25 s fast mode, measured while other
-# jobs shared the two cores (the cells used about 50 s and 12 s of CPU time, so expect less
-# on a quiet laptop); GPU: not measured yet.
+# **Run time**: CPU (2 cores): full mode about 50 s of CPU time, fast mode about 12 s (on
+# two cores shared four ways with other jobs the cells took 160 s and 25–45 s of wall time);
+# GPU: not measured yet.
 
 # %% [markdown]
 # ## Setup
