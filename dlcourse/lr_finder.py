@@ -87,6 +87,9 @@ def lr_find(model: nn.Module, train_loader: Iterable, optimizer: torch.optim.Opt
     """
     if not 0 < start_lr < end_lr or num_steps < 2:
         raise ValueError(f"need 0 < start_lr < end_lr and num_steps >= 2; got {start_lr}, {end_lr}, {num_steps}.")
+    if fit_options.get("accumulate", 1) != 1:  # the sweep moves once per batch; with groups it would stop short
+        raise ValueError("the range test takes one optimizer step per batch: leave out accumulate, and use the "
+                         "batch size you will train with.")
     saved_model, saved_optimizer = copy.deepcopy(model.state_dict()), copy.deepcopy(optimizer.state_dict())
     seen: dict[str, History] = {}
 

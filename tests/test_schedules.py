@@ -316,3 +316,9 @@ def test_exercise_checks(check, right, wrongs, capsys):
     for wrong in wrongs:
         with pytest.raises(CheckError):
             check(wrong)
+
+
+def test_lr_finder_refuses_accumulation():
+    model, opt, loader = _finder_setup()
+    with pytest.raises(ValueError, match="accumulate"):
+        lr_find(model, loader, opt, accumulate=2)
