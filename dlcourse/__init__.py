@@ -13,8 +13,9 @@ from .device import (autocast_dtype, fast_mode, get_device, seed_everything, set
 
 # Everything else loads on first use (`dlcourse.fit`, `dlcourse.models.MLP`), so `import dlcourse`
 # costs torch and no more: no matplotlib, no torchvision until a chapter asks for them.
-_SUBMODULES = {"activations", "autograd", "checks", "checkpoint", "data", "device", "environment", "exercises",
-               "losses", "models", "plot", "train", "weight_init", "widgets"}  # not grading: the course never imports it
+# Not grading: the course never imports it.
+_SUBMODULES = {"activations", "autograd", "checks", "checkpoint", "clipping", "data", "device", "environment",
+               "exercises", "losses", "lr_finder", "models", "plot", "schedules", "train", "weight_init", "widgets"}
 _FROM = {"fit": "train", "evaluate": "train", "predict": "train", "History": "train", "env_report": "environment"}
 
 

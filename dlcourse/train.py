@@ -232,11 +232,13 @@ def evaluate(model: nn.Module, loader: Iterable, loss_fn: Callable = F.cross_ent
     return running.means()
 
 
-def _optimizer_step(model: nn.Module, optimizer: torch.optim.Optimizer, scaler, clip_grad: float | None) -> None:
+def _optimizer_step(model: nn.Module, optimizer: torch.optim.Optimizer, scaler, clip_grad) -> None:
     """Apply the accumulated gradients: unscale (fp16) -> clip -> step -> zero."""
     if scaler is not None:
         scaler.unscale_(optimizer)
-    if clip_grad is not None:
+    if callable(clip_grad):  # a chapter's own clipping, e.g. by value
+        clip_grad(model.parameters())
+    elif clip_grad is not None:
         nn.utils.clip_grad_norm_(model.parameters(), clip_grad)
     if scaler is not None:
         scaler.step(optimizer)
@@ -291,7 +293,8 @@ def fit(model: nn.Module, train_loader: Iterable,
         loss_fn: Callable = F.cross_entropy, step: Callable | None = None, val_step: Callable | None = None,
         val_loader: Iterable | None = None, metrics: Iterable[str] = ("accuracy",),
         device: torch.device | str | None = None, amp="auto", scheduler=None, scheduler_interval: str = "epoch",
-        accumulate: int = 1, clip_grad: float | None = None, early_stopping: int | None = None,
+        accumulate: int = 1, clip_grad: float | Callable | None = None, early_stopping: int | None = None,
+        stop: Callable[[History], bool] | None = None,
         checkpoint: str | Path | None = None, resume: bool = False, log_every: int = 50,
         progress: bool = True, live_plot: bool | None = None, title: str | None = None) -> History:
     """Train ``model`` and return its History.
@@ -310,8 +313,12 @@ def fit(model: nn.Module, train_loader: Iterable,
     accumulate: batches whose gradients add up to one optimizer step; each loss is divided by
         the group's size (a short last group's real size when the loader has a len()), so equal
         batches give exactly the big batch's mean gradient.
-    clip_grad: clip the global gradient norm to this value (after backward and unscale_).
+    clip_grad: clip the global gradient norm to this value (after backward and unscale_); or a
+        function called there with model.parameters() (e.g. dlcourse.clipping.clip_grad_value_).
     early_stopping: patience in epochs on val_loss; the best weights are restored at the end.
+    stop: stop(history) -> bool, called after each logging interval (history.steps holds the
+        latest reading); True ends training after this epoch's bookkeeping (an LR finder
+        stops when the loss diverges).
     checkpoint: a file written after every epoch; resume=True continues from it if it exists
         (and returns at once if that run had finished).
     log_every: batches between reads of the running loss (progress bar, history.steps).
@@ -367,7 +374,7 @@ def fit(model: nn.Module, train_loader: Iterable,
             n_batches = len(train_loader)
         except TypeError:  # an iterable-style dataset: its last group is divided by accumulate
             n_batches = None
-        running, pending, last_lr = _RunningMeans(device), 0, current_lrs()
+        running, pending, last_lr, halted = _RunningMeans(device), 0, current_lrs(), False
         batches = tqdm(train_loader, desc=f"epoch {epoch}", leave=False, disable=not progress)
         for i, batch in enumerate(batches):
             batch = _to_device(batch, device)
@@ -390,6 +397,9 @@ def fit(model: nn.Module, train_loader: Iterable,
             running.add(values, n)
             if (i + 1) % log_every == 0:
                 _log_interval(history, running.read(), loop["step"], last_lr, epoch, batches)
+                if stop is not None and stop(history):
+                    halted = True
+                    break
         if pending:  # a loader without len() ended inside a group
             last_lr = current_lrs()
             _optimizer_step(model, optimizer, scaler, clip_grad)
@@ -399,6 +409,8 @@ def fit(model: nn.Module, train_loader: Iterable,
             raise ValueError("the training loader produced no batches; is the dataset empty?")
         if means:  # the batches since the last full interval
             _log_interval(history, means, loop["step"], last_lr, epoch, batches)
+            halted = halted or (stop is not None and stop(history))
+        loop["stopped"] = halted  # saved with the checkpoint: resuming a halted run returns at once
         history.log(**{f"train_{k}": v for k, v in running.means().items()})
         if val_loader is not None:
             scores = evaluate(model, val_loader, loss_fn, metrics, device, amp=dtype or False, step=val_step)
@@ -413,14 +425,15 @@ def fit(model: nn.Module, train_loader: Iterable,
                             best_state=copy.deepcopy(model.state_dict()))
             else:
                 loop["bad_epochs"] += 1
-                loop["stopped"] = loop["bad_epochs"] >= early_stopping
+                loop["stopped"] = halted or loop["bad_epochs"] >= early_stopping
         loop["epoch"] = epoch
         if checkpoint is not None:
             save_checkpoint(checkpoint, **state, history=history, steps=history.steps, loop=loop)
         epoch_bar.set_postfix({k: f"{v[-1]:.4f}" for k, v in history.items() if k != "time" and not k.startswith("lr")})
         plot.update(history)
         if loop["stopped"]:
-            print(f"early stopping at epoch {epoch}: no val_loss improvement for {loop['bad_epochs']} epochs")
+            if not halted:
+                print(f"early stopping at epoch {epoch}: no val_loss improvement for {loop['bad_epochs']} epochs")
             break
     if loop["best_state"] is not None:
         model.load_state_dict(loop["best_state"])
