@@ -5,7 +5,8 @@
 
 One forward and backward pass (output and final states into a scalar), timed for ours and for
 torch's module holding the same weights, alternately, so both see the same load on a shared
-machine; the median of the repeats, after one warm-up each. Rows: RNN (tanh), LSTM and GRU,
+machine; after one warm-up each, the medians of the repeats and the ratio of the fastest runs
+(the least disturbed by other processes: on a busy machine the medians wander, the minimums less). Rows: RNN (tanh), LSTM and GRU,
 one layer; LSTM with 2 layers, bidirectional; and LSTM on a variable-length batch (torch
 packed, ours masked with ``lengths``). Prints a Markdown table; the numbers quoted in
 ``dlcourse/models/rnn.py`` come from here.
@@ -13,6 +14,7 @@ packed, ours masked with ``lengths``). Prints a Markdown table; the numbers quot
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import statistics
 import sys
@@ -63,8 +65,9 @@ def main(argv=None) -> None:
              ("LSTM, 2 layers, bidirectional", nn.LSTM, {"num_layers": 2, "bidirectional": True}, False),
              ("LSTM, 1 layer, variable lengths", nn.LSTM, {}, True)]
     print(f"batch {args.batch}, length {args.length}, input {args.input}, hidden {args.hidden}, fp32, "
-          f"{args.threads} thread(s), median of {args.repeats}; {platform.machine()}, torch {torch.__version__}\n")
-    print("| layer | torch (ms) | ours (ms) | ours / torch |\n|---|---|---|---|")
+          f"{args.threads} thread(s), {args.repeats} runs each; {os.cpu_count()} cores, {platform.machine()}, torch {torch.__version__}\n")
+    print("| layer | torch, median (ms) | ours, median (ms) | ours / torch, medians | ours / torch, fastest |\n"
+          "|---|---|---|---|---|")
     for name, cls, options, variable in cases:
         theirs = cls(args.input, args.hidden, batch_first=True, **options)
         ours = from_torch(theirs)
@@ -76,7 +79,7 @@ def main(argv=None) -> None:
             t_theirs.append(seconds(run_theirs))
             t_ours.append(seconds(run_ours))
         a, b = statistics.median(t_theirs), statistics.median(t_ours)
-        print(f"| {name} | {a * 1e3:.1f} | {b * 1e3:.1f} | {b / a:.2f}x |")
+        print(f"| {name} | {a * 1e3:.1f} | {b * 1e3:.1f} | {b / a:.2f}x | {min(t_ours) / min(t_theirs):.2f}x |")
 
 
 if __name__ == "__main__":
