@@ -217,11 +217,13 @@ def test_from_torch_copies_configuration_and_weights():
     (lambda m: m(torch.randn(L, N, H_IN + 1)), "expected 3 input features, got 4"),
     (lambda m: m(torch.randn(L, N, H_IN, 2)), "expected input"),
     (lambda m: m(torch.randn(L, N, H_IN).double()), "convert one"),
+    (lambda m: m(pack_padded_sequence(torch.randn(L, N, H_IN + 1), [L] * N)), "expected 3 input features"),
+    (lambda m: m(torch.randn(L, H_IN), torch.zeros(4, N, H)), r"shape \(4, 4\) \(num_layers"),
     (lambda m: m(torch.randn(L, N, H_IN), torch.zeros(4, N + 1, H)), r"shape \(4, 5, 4\)"),
     (lambda m: m(torch.randn(L, N, H_IN), lengths=torch.tensor([L + 1] * N)), "lengths must lie in 1..7"),
     (lambda m: m(torch.randn(L, N, H_IN), lengths=torch.tensor([L] * (N - 1))), "one length per sequence"),
     (lambda m: m(pack_padded_sequence(torch.randn(L, N, H_IN), [L] * N), lengths=[L] * N), "carries its lengths"),
-], ids=["features", "dims", "dtype", "h0_shape", "too_long", "lengths_count", "packed_and_lengths"])
+], ids=["features", "dims", "dtype", "packed_features", "unbatched_h0", "h0_shape", "too_long", "lengths_count", "packed_and_lengths"])
 def test_bad_input_is_a_clear_error(call, message):
     with pytest.raises(ValueError, match=message):
         call(GRU(H_IN, H, num_layers=2, bidirectional=True))

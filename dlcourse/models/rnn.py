@@ -230,22 +230,25 @@ class _Recurrent(nn.Module):
     def _fail(self, problem: str):
         raise ValueError(f"{type(self).__name__}: {problem}")
 
+    def _check_features(self, x: torch.Tensor) -> None:
+        if x.shape[-1] != self.input_size:
+            self._fail(f"expected {self.input_size} input features, got {x.shape[-1]} (input shape {tuple(x.shape)}).")
+        if x.dtype != self.weight_ih_l0.dtype:
+            self._fail(f"input is {x.dtype} but the weights are {self.weight_ih_l0.dtype}; "
+                       f"convert one, e.g. x.to({self.weight_ih_l0.dtype}).")
+
     def _inputs(self, input, lengths):
         """-> x (L, N, H_in), lengths (N,) or None, how to shape the output back."""
         if isinstance(input, PackedSequence):
             if lengths is not None:
                 self._fail("a PackedSequence carries its lengths; pass lengths=None.")
             x, lengths = pad_packed_sequence(input)              # padded, in the caller's batch order
+            self._check_features(x)
             return x, lengths, "packed"
         if not isinstance(input, torch.Tensor) or input.dim() not in (2, 3):
             self._fail(f"expected input (L, N, H_in), (N, L, H_in) with batch_first, (L, H_in) for one "
                        f"sequence, or a PackedSequence; got {getattr(input, 'shape', type(input).__name__)}.")
-        if input.shape[-1] != self.input_size:
-            self._fail(f"expected {self.input_size} input features, got {input.shape[-1]} "
-                       f"(input shape {tuple(input.shape)}).")
-        if input.dtype != self.weight_ih_l0.dtype:
-            self._fail(f"input is {input.dtype} but the weights are {self.weight_ih_l0.dtype}; "
-                       f"convert one, e.g. x.to({self.weight_ih_l0.dtype}).")
+        self._check_features(input)
         if input.dim() == 2:
             x, layout = input.unsqueeze(1), "unbatched"
         else:
