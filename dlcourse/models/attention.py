@@ -48,7 +48,8 @@ def attention_weights(query: torch.Tensor, key: torch.Tensor, attn_mask: torch.T
     scores = query @ key.transpose(-2, -1) * scale                       # (..., L, S)
     if is_causal:
         if attn_mask is not None:
-            raise ValueError("attention: give attn_mask or is_causal=True, not both (as F.scaled_dot_product_attention).")
+            raise ValueError("attention: give attn_mask or is_causal=True, not both "
+                             "(as F.scaled_dot_product_attention).")
         attn_mask = causal_mask(L, S, device=scores.device, dtype=scores.dtype)
     if attn_mask is None:
         return torch.softmax(scores, dim=-1)

@@ -12,8 +12,9 @@ Two LayerNorm placements (norm_first):
   residual path stays an identity, so gradients reach early layers undamped.
 
 One difference from torch, on purpose: torch's *inference* fast path (eval mode, no gradients,
-a key padding mask) packs the encoder's input into nested tensors and returns 0 at padded
-positions; ours returns the ordinary computation there. Real tokens agree either way.
+a key padding mask) packs the encoder's input into nested tensors, so its layers return 0 at
+padded positions (the final LayerNorm maps them to its bias); ours returns the ordinary
+computation there. Real tokens agree either way.
 """
 from __future__ import annotations
 
