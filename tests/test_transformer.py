@@ -117,6 +117,8 @@ SDPA_MASKS = {
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64], ids=["fp32", "fp64"])
 @pytest.mark.parametrize("mask", sorted(SDPA_MASKS))
 def test_explicit_attention_equals_F_scaled_dot_product_attention(mask, dtype):
+    if mask == "dead_row" and torch.__version__ < (2, 5):
+        pytest.skip("torch < 2.5 returns NaN for a query with no visible key; ours and torch >= 2.5 return 0")
     kw = SDPA_MASKS[mask]()
     kw = {k: v.to(dtype) if torch.is_tensor(v) and v.is_floating_point() else v for k, v in kw.items()}
     q, k, v = _x(N, H, L, 8, dtype=dtype, seed=1), _x(N, H, S, 8, dtype=dtype, seed=2), _x(N, H, S, 6, dtype=dtype)
@@ -296,17 +298,17 @@ class _EmbeddingPositions(nn.Embedding):
 
 def test_learned_positions_load_an_embedding_by_key_copy():
     theirs = _randomize(_EmbeddingPositions(10, E))
-    ours = LearnedPositionalEncoding(10, E, batch_first=True)
+    ours = LearnedPositionalEncoding(E, 10, batch_first=True)
     ours.load_state_dict(theirs.state_dict())
     _parity("learned positions", ours, theirs, _seq(L, batch_first=True))
-    seq_first = LearnedPositionalEncoding(10, E)
+    seq_first = LearnedPositionalEncoding(E, 10)
     seq_first.load_state_dict(theirs.state_dict())
     check_close("seq-first", seq_first(_seq(L)), ours(_seq(L, batch_first=True)).transpose(0, 1), verbose=False)
-    assert abs(float(LearnedPositionalEncoding(500, 64).weight.detach().std()) - 0.02) < 2e-3
+    assert abs(float(LearnedPositionalEncoding(64, 500).weight.detach().std()) - 0.02) < 2e-3
 
 
 def test_positions_beyond_max_len_are_a_clear_error():
-    for enc in (SinusoidalPositionalEncoding(E, max_len=4), LearnedPositionalEncoding(4, E)):
+    for enc in (SinusoidalPositionalEncoding(E, max_len=4), LearnedPositionalEncoding(E, max_len=4)):
         with pytest.raises(ValueError, match="max_len"):
             enc(_seq(L))
 
@@ -319,6 +321,8 @@ def test_bad_input_names_the_problem():
     with pytest.raises(ValueError, match="True at padding"):
         mha(_seq(L, batch_first=True), _seq(S, batch_first=True), _seq(S, batch_first=True),
             key_padding_mask=_padding(S).T)
+    with pytest.raises(ValueError, match="key and value the same shape"):
+        mha(_seq(L, batch_first=True), _seq(S, batch_first=True), _seq(L, batch_first=True))
     with pytest.raises(ValueError, match="attn_mask must have shape"):
         _self(mha, _seq(L, batch_first=True), attn_mask=_hidden(L, S))
     with pytest.raises(ValueError, match="batch dimension"):

@@ -58,7 +58,7 @@ def attention_weights(query: torch.Tensor, key: torch.Tensor, attn_mask: torch.T
     else:
         scores = scores + attn_mask
     # A query whose every key is masked has only -inf scores, and softmax would give 0/0 = NaN.
-    # F.scaled_dot_product_attention gives such a row zero weights (it attends to nothing, its
+    # F.scaled_dot_product_attention (torch >= 2.5) gives such a row zero weights (it attends to nothing, its
     # output is 0, no gradient flows); so do we, without ever putting a NaN into the graph.
     dead = torch.isneginf(scores).all(dim=-1, keepdim=True)
     return torch.softmax(scores.masked_fill(dead, 0.0), dim=-1).masked_fill(dead, 0.0)
@@ -137,8 +137,9 @@ class MultiheadAttention(nn.Module):
             raise ValueError(f"MultiheadAttention: expected batched 3-d query, key and value, got shapes "
                              f"{tuple(query.shape)}, {tuple(key.shape)}, {tuple(value.shape)}; add a batch "
                              f"dimension with unsqueeze({0 if self.batch_first else 1}).")
-        if query.size(-1) != self.embed_dim:
-            raise ValueError(f"MultiheadAttention: expected {self.embed_dim} features, got {query.size(-1)}.")
+        if query.size(-1) != self.embed_dim or key.shape != value.shape or key.size(-1) != self.embed_dim:
+            raise ValueError(f"MultiheadAttention: query needs {self.embed_dim} features and key and value the same "
+                             f"shape with as many; got {tuple(query.shape)}, {tuple(key.shape)}, {tuple(value.shape)}.")
         shared_kv, shared_qkv = key is value, query is key and key is value    # before transposes make copies
         if not self.batch_first:
             query, key, value = query.transpose(0, 1), key.transpose(0, 1), value.transpose(0, 1)

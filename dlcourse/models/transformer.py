@@ -65,7 +65,7 @@ class LearnedPositionalEncoding(nn.Module):
     Initialised N(0, 0.02^2) as BERT and GPT-2 do: nn.Embedding's N(0, 1) would drown the tokens.
     """
 
-    def __init__(self, max_len: int, d_model: int, dropout: float = 0.0, batch_first: bool = False):
+    def __init__(self, d_model: int, max_len: int, dropout: float = 0.0, batch_first: bool = False):
         super().__init__()
         self.batch_first = batch_first
         self.weight = nn.Parameter(torch.empty(max_len, d_model))
@@ -199,7 +199,11 @@ class TransformerDecoderLayer(nn.Module):
 
 # ----------------------------------------------------------------------------- stacks
 class TransformerEncoder(nn.Module):
-    """num_layers copies of encoder_layer (``layers.0``...), then an optional final LayerNorm."""
+    """num_layers copies of encoder_layer (``layers.0``...), then an optional final LayerNorm.
+
+    is_causal=True lets attention use its causal kernel. Torch also compares the mask with the
+    causal one to find that out; ours takes the flag only (the values are the same either way).
+    """
 
     def __init__(self, encoder_layer: TransformerEncoderLayer, num_layers: int, norm: nn.Module | None = None):
         super().__init__()
