@@ -65,7 +65,7 @@ def render(results: dict) -> str:
         lines.append(f"| `{name}` | {r['metric']} | **{r['value']:.4g}** | {target} | {r['anchor']} | "
                      f"{ttt} | {r['total_s']:.0f} s | {r['machine']} | {r['date']} |")
     lines += ["", "Details of each recipe (model, budget) are in its file under `benchmarks/recipes/`.", ""]
-    return "\n".join(lines + grading_section())
+    return "\n".join(lines + grading_section() + speed_section())
 
 
 def grading_section() -> list[str]:
@@ -83,6 +83,26 @@ def grading_section() -> list[str]:
                      f"{g['machine']} | {g['date']} |")
     lines += ["", f"Ours with `--jobs 1` took {g['ours_jobs1_vs_plain']}x plain nbgrader's time (aim: at most 1.2x); "
               f"`--jobs 2` was {g['jobs2_speedup']}x faster than `--jobs 1` (aim: at least 1.7x).", ""]
+    return lines
+
+
+def speed_section() -> list[str]:
+    """Our references' time against torch's built-ins, from each benchmarks/*_speed.json (e.g. attention_speed.py).
+
+    Each file maps a device type to {"machine", "date", "rows": [{"what", "ours_ms", "torch_ms", "ratio"}]}.
+    """
+    lines = []
+    for path in sorted(HERE.glob("*_speed.json")):
+        script = path.stem + ".py"
+        lines += [f"## Speed against torch: `python benchmarks/{script}`", "",
+                  "Forward and backward of one training step, ours and torch's timed alternately (medians). "
+                  "Details in the script.", "",
+                  "| reference | ours | torch | ratio | machine | date |", "|---|---|---|---|---|---|"]
+        for device in json.loads(path.read_text()).values():
+            for r in device["rows"]:
+                lines.append(f"| {r['what']} | {r['ours_ms']:.1f} ms | {r['torch_ms']:.1f} ms | **{r['ratio']:.2f}x** "
+                             f"| {device['machine']} | {device['date']} |")
+        lines.append("")
     return lines
 
 

@@ -62,3 +62,13 @@ def test_every_recipe_has_a_recorded_result():
     results = (ROOT / "benchmarks" / "RESULTS.md").read_text()
     for name in run.RECIPES:
         assert f"`{name}`" in results, f"run `make bench RECIPES={name}` and commit benchmarks/RESULTS.md"
+
+
+def test_speed_files_become_a_table_of_ratios(tmp_path, monkeypatch):
+    row = {"what": "MultiheadAttention", "ours_ms": 12.34, "torch_ms": 10.0, "ratio": 1.234}
+    (tmp_path / "attention_speed.json").write_text(json.dumps({"cpu": {"machine": "cpu, 1 thread", "date": "d",
+                                                                       "rows": [row]}}))
+    monkeypatch.setattr(run, "HERE", tmp_path)
+    table = run.render({})
+    assert "## Speed against torch: `python benchmarks/attention_speed.py`" in table
+    assert "| MultiheadAttention | 12.3 ms | 10.0 ms | **1.23x** | cpu, 1 thread | d |" in table

@@ -1,0 +1,216 @@
+"""Attention (Vaswani et al. 2017, "Attention Is All You Need", section 3.2), as PyTorch computes it.
+
+    scaled_dot_product_attention   softmax(Q K^T / sqrt(d_k) + mask) V, written out
+                                   == F.scaled_dot_product_attention
+    MultiheadAttention             h heads side by side == nn.MultiheadAttention; state dicts load both ways
+
+Two mask conventions, both PyTorch's, and the classic place to get a sign wrong:
+
+- ``scaled_dot_product_attention`` (ours and ``F.``'s) takes a boolean mask of the keys a query
+  MAY attend to: True = attend.
+- ``MultiheadAttention`` and the ``Transformer*`` modules (ours and ``nn.``'s) take boolean masks
+  of what is HIDDEN: True = masked (a padding key, a future position).
+
+A float mask means the same in both: it is added to the scores, 0 keeps a key and -inf removes it.
+``tests/test_transformer.py`` proves both equal to torch in values and gradients.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+__all__ = ["causal_mask", "attention_weights", "scaled_dot_product_attention", "MultiheadAttention"]
+
+
+def causal_mask(size: int, keys: int | None = None, *, device=None, dtype=None) -> torch.Tensor:
+    """(size, keys) additive mask: 0 where query i may see key j <= i, -inf above the diagonal.
+
+    Square, it equals ``nn.Transformer.generate_square_subsequent_mask(size)``; with more or fewer
+    keys it is aligned top-left, as the ``is_causal=True`` of ``F.scaled_dot_product_attention``.
+    """
+    keys = size if keys is None else keys
+    return torch.full((size, keys), float("-inf"), device=device, dtype=dtype).triu(1)
+
+
+def attention_weights(query: torch.Tensor, key: torch.Tensor, attn_mask: torch.Tensor | None = None,
+                      is_causal: bool = False, scale: float | None = None) -> torch.Tensor:
+    """softmax(Q K^T * scale + mask) over the keys: (..., L, E), (..., S, E) -> (..., L, S).
+
+    attn_mask: boolean (True = may attend) or float (added), broadcastable to (..., L, S).
+    scale: 1/sqrt(E) by default. Why: for unit-variance q and k, q.k sums E products and has
+    variance E; unscaled, the softmax saturates as E grows (one weight near 1, gradients near 0).
+    """
+    L, S = query.size(-2), key.size(-2)
+    scale = 1.0 / math.sqrt(query.size(-1)) if scale is None else scale
+    scores = query @ key.transpose(-2, -1) * scale                       # (..., L, S)
+    if is_causal:
+        if attn_mask is not None:
+            raise ValueError("attention: give attn_mask or is_causal=True, not both "
+                             "(as F.scaled_dot_product_attention).")
+        attn_mask = causal_mask(L, S, device=scores.device, dtype=scores.dtype)
+    if attn_mask is None:
+        return torch.softmax(scores, dim=-1)
+    if attn_mask.dtype == torch.bool:
+        scores = scores.masked_fill(~attn_mask, float("-inf"))
+    else:
+        scores = scores + attn_mask
+    # A query whose every key is masked has only -inf scores, and softmax would give 0/0 = NaN.
+    # F.scaled_dot_product_attention (torch >= 2.5) gives such a row zero weights (it attends to nothing, its
+    # output is 0, no gradient flows); so do we, without ever putting a NaN into the graph.
+    dead = torch.isneginf(scores).all(dim=-1, keepdim=True)
+    return torch.softmax(scores.masked_fill(dead, 0.0), dim=-1).masked_fill(dead, 0.0)
+
+
+def scaled_dot_product_attention(query: torch.Tensor, key: torch.Tensor, value: torch.Tensor,
+                                 attn_mask: torch.Tensor | None = None, dropout_p: float = 0.0,
+                                 is_causal: bool = False, scale: float | None = None) -> torch.Tensor:
+    """The explicit form of F.scaled_dot_product_attention, same arguments: (..., L, E) -> (..., L, Ev).
+
+    Dropout, as in torch, drops attention weights (a query loses some keys), not outputs; with
+    the same seed it drops the same ones as torch's math kernel.
+    """
+    weights = attention_weights(query, key, attn_mask, is_causal, scale)
+    if dropout_p > 0:
+        weights = F.dropout(weights, dropout_p)
+    return weights @ value
+
+
+def _additive(mask: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """torch.nn's convention, made additive: a boolean True (hidden) becomes -inf; a float mask is kept."""
+    if mask.dtype == torch.bool:
+        return torch.zeros(mask.shape, dtype=dtype, device=mask.device).masked_fill_(mask, float("-inf"))
+    return mask.to(dtype)
+
+
+class MultiheadAttention(nn.Module):
+    """num_heads attentions, each in its own d = embed_dim / num_heads features (section 3.2.2).
+
+    Parameters are named as nn.MultiheadAttention's, so state dicts load both ways:
+    ``in_proj_weight`` (3E, E) is [W_q; W_k; W_v] stacked, ``in_proj_bias`` (3E,), ``out_proj``
+    a Linear E -> E. Head h reads features h*d .. (h+1)*d - 1 of each projection.
+
+    fused: True computes attention with F.scaled_dot_product_attention (a fused kernel where
+    the device has one) whenever the weights are not asked for; False always runs the explicit
+    ``attention_weights`` above (for reading and checking; slower). Not supported (torch's
+    rarely used options): kdim/vdim different from embed_dim, add_bias_kv, add_zero_attn.
+    """
+
+    def __init__(self, embed_dim: int, num_heads: int, dropout: float = 0.0, bias: bool = True,
+                 batch_first: bool = False, fused: bool = True, device=None, dtype=None):
+        super().__init__()
+        if embed_dim <= 0 or num_heads <= 0 or embed_dim % num_heads:
+            raise ValueError(f"MultiheadAttention: embed_dim ({embed_dim}) must be a positive multiple of "
+                             f"num_heads ({num_heads}); each head gets embed_dim / num_heads features.")
+        factory = {"device": device, "dtype": dtype}
+        self.embed_dim, self.num_heads, self.head_dim = embed_dim, num_heads, embed_dim // num_heads
+        self.dropout, self.batch_first, self.fused = dropout, batch_first, fused
+        # Registered in torch's order, so named_parameters() lists the same names in the same order
+        # and the same seed draws the same initial weights as nn.MultiheadAttention.
+        self.in_proj_weight = nn.Parameter(torch.empty(3 * embed_dim, embed_dim, **factory))
+        self.in_proj_bias = nn.Parameter(torch.empty(3 * embed_dim, **factory)) if bias else None
+        self.out_proj = nn.Linear(embed_dim, embed_dim, bias=bias, **factory)
+        self._reset_parameters()
+
+    def _reset_parameters(self) -> None:
+        """torch's initialisation: Xavier-uniform over the stacked projection, zero biases."""
+        nn.init.xavier_uniform_(self.in_proj_weight)
+        if self.in_proj_bias is not None:
+            nn.init.zeros_(self.in_proj_bias)
+            nn.init.zeros_(self.out_proj.bias)
+
+    def forward(self, query: torch.Tensor, key: torch.Tensor, value: torch.Tensor,
+                key_padding_mask: torch.Tensor | None = None, need_weights: bool = True,
+                attn_mask: torch.Tensor | None = None, average_attn_weights: bool = True,
+                is_causal: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """(L, N, E) queries, (S, N, E) keys and values -> (L, N, E) and the weights (N, L, S) or None.
+
+        With batch_first: (N, L, E) and (N, S, E). Masks follow torch.nn (True = hidden):
+        key_padding_mask (N, S) marks padding keys; attn_mask (L, S) or (N * num_heads, L, S).
+        is_causal=True applies the causal mask; attn_mask may then be None (torch requires it,
+        as a hint, and also ignores it when it can use the causal kernel). The weights are averaged
+        over heads unless average_attn_weights=False: (N, num_heads, L, S).
+        """
+        if query.dim() != 3 or key.dim() != 3 or value.dim() != 3:
+            raise ValueError(f"MultiheadAttention: expected batched 3-d query, key and value, got shapes "
+                             f"{tuple(query.shape)}, {tuple(key.shape)}, {tuple(value.shape)}; add a batch "
+                             f"dimension with unsqueeze({0 if self.batch_first else 1}).")
+        if query.size(-1) != self.embed_dim or key.shape != value.shape or key.size(-1) != self.embed_dim:
+            raise ValueError(f"MultiheadAttention: query needs {self.embed_dim} features and key and value the same "
+                             f"shape with as many; got {tuple(query.shape)}, {tuple(key.shape)}, {tuple(value.shape)}.")
+        shared_kv, shared_qkv = key is value, query is key and key is value    # before transposes make copies
+        if not self.batch_first:
+            query, key, value = query.transpose(0, 1), key.transpose(0, 1), value.transpose(0, 1)
+        N, L, E = query.shape
+        S = key.size(1)
+        q, k, v = self._project(query, key, value, shared_kv, shared_qkv)   # (N, L, E), (N, S, E), (N, S, E)
+        q, k, v = self._split_heads(q), self._split_heads(k), self._split_heads(v)   # (N, H, L or S, d)
+        causal_kernel = is_causal and key_padding_mask is None and not need_weights and self.fused
+        mask = None if causal_kernel else self._merge_masks(attn_mask, key_padding_mask, is_causal, N, L, S, q.dtype)
+        dropout_p = self.dropout if self.training else 0.0
+        weights = None
+        if need_weights or not self.fused:
+            weights = attention_weights(q, k, mask)                           # (N, H, L, S)
+            if dropout_p > 0:   # torch returns the weights after dropout too
+                weights = F.dropout(weights, dropout_p)
+            y = weights @ v
+        else:
+            y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout_p, is_causal=causal_kernel)
+        y = self.out_proj(self._merge_heads(y))                               # (L, N, E)
+        if self.batch_first:
+            y = y.transpose(0, 1)
+        if not need_weights:
+            return y, None
+        return y, weights.mean(dim=1) if average_attn_weights else weights
+
+    def _project(self, query, key, value, shared_kv: bool, shared_qkv: bool):
+        """Q, K, V = x W^T + b with the three blocks of in_proj, in as few matmuls as torch uses."""
+        w, b = self.in_proj_weight, self.in_proj_bias
+        if shared_qkv:          # self-attention: one matmul gives all three
+            return F.linear(query, w, b).chunk(3, dim=-1)
+        E = self.embed_dim
+        w_q, w_kv = w.split([E, 2 * E])
+        b_q, b_kv = b.split([E, 2 * E]) if b is not None else (None, None)
+        if shared_kv:           # attention over a memory (the decoder's cross-attention)
+            return (F.linear(query, w_q, b_q), *F.linear(key, w_kv, b_kv).chunk(2, dim=-1))
+        w_k, w_v = w_kv.chunk(2)
+        b_k, b_v = b_kv.chunk(2) if b_kv is not None else (None, None)
+        return F.linear(query, w_q, b_q), F.linear(key, w_k, b_k), F.linear(value, w_v, b_v)
+
+    def _split_heads(self, x: torch.Tensor) -> torch.Tensor:
+        """(N, L, E) -> (N, H, L, d): feature h*d + i is head h's i-th feature (torch's order)."""
+        N, L, _ = x.shape
+        return x.view(N, L, self.num_heads, self.head_dim).transpose(1, 2)
+
+    def _merge_heads(self, y: torch.Tensor) -> torch.Tensor:
+        """(N, H, L, d) -> (L, N, E): the heads side by side again, before out_proj mixes them.
+
+        Sequence first in memory, as torch lays it out whatever batch_first is: a dropout after
+        this layer then draws its random mask over the same memory order, so the same seed drops
+        the same entries as torch's (dropout follows memory order, not index order).
+        """
+        N, H, L, d = y.shape
+        return y.permute(2, 0, 1, 3).reshape(L, N, H * d)
+
+    def _merge_masks(self, attn_mask, key_padding_mask, is_causal, N, L, S, dtype) -> torch.Tensor | None:
+        """One additive mask broadcastable to (N, H, L, S): 0 where attention is allowed."""
+        if is_causal and attn_mask is None:
+            attn_mask = causal_mask(L, S, device=self.in_proj_weight.device, dtype=dtype)
+        mask = None
+        if attn_mask is not None:
+            if attn_mask.shape not in ((L, S), (N * self.num_heads, L, S)):
+                raise ValueError(f"MultiheadAttention: attn_mask must have shape ({L}, {S}) or "
+                                 f"({N * self.num_heads}, {L}, {S}) (batch-major, then heads), "
+                                 f"got {tuple(attn_mask.shape)}.")
+            mask = _additive(attn_mask, dtype)
+            if mask.dim() == 3:
+                mask = mask.view(N, self.num_heads, L, S)
+        if key_padding_mask is not None:
+            if key_padding_mask.shape != (N, S):
+                raise ValueError(f"MultiheadAttention: key_padding_mask must have shape (N, S) = ({N}, {S}), "
+                                 f"True at padding keys; got {tuple(key_padding_mask.shape)}.")
+            padding = _additive(key_padding_mask, dtype).view(N, 1, 1, S)
+            mask = padding if mask is None else mask + padding
+        return mask
