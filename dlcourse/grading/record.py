@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import os
+import warnings
 from pathlib import Path
 
 import nbformat
@@ -125,7 +126,8 @@ def save_grades(course: Path, aid: str, student: str, nb: nbformat.NotebookNode,
 
     ensure_assignment(course, aid)
     forget(course, aid, student)
-    with gradebook(course) as gb:
+    with gradebook(course) as gb, warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # nbgrader 0.9's add_submission trips SQLAlchemy's autoflush warnings
         gb.update_or_create_student(student)
         gb.add_submission(aid, student, **({"timestamp": timestamp} if timestamp else {}))
     SaveAutoGrades().preprocess(nb, {"nbgrader": {"notebook": aid, "assignment": aid, "student": student,
