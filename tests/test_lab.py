@@ -10,7 +10,9 @@ import re
 import shutil
 import signal
 import socket
+import shlex
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -27,7 +29,9 @@ NOTIFICATION = "@jupyterlab/apputils-extension:notification"
 TOKEN = "dlcourse-test-token"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
-pytestmark = pytest.mark.skipif(shutil.which("make") is None or not (ROOT / ".venv" / ".installed").exists(),
+# The tests that go through `make lab` need make and the venv it made; the chapter test runs
+# `python -m dlcourse lab` (what `make lab` execs) with the interpreter running the tests.
+needs_make = pytest.mark.skipif(shutil.which("make") is None or not (ROOT / ".venv" / ".installed").exists(),
                                 reason="needs make and an installed .venv (make install)")
 
 
@@ -46,14 +50,20 @@ def _get(url: str) -> tuple[int, str]:
 
 
 @contextmanager
-def make_lab(tmp_path: Path, lab_dir: Path = ROOT):
-    """Run the README's `make lab` on a free port; yield its base URL and the /lab page."""
+def make_lab(tmp_path: Path, lab_dir: Path = ROOT, *, via_make: bool = True, env: dict[str, str] | None = None):
+    """Run the README's `make lab` on a free port; yield its base URL and the /lab page.
+
+    via_make=False runs `python -m dlcourse lab` (the README's command without make, and what
+    `make lab` execs) with this interpreter instead; env adds variables (the kernel inherits them).
+    """
     port = _free_port()
     args = f"--no-browser --ip=127.0.0.1 --port={port} --IdentityProvider.token={TOKEN}"
-    env = {**os.environ, "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"),
+    env = {**os.environ, **(env or {}), "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"),
            "JUPYTER_CONFIG_DIR": str(tmp_path / "cfg"), "JUPYTERLAB_SETTINGS_DIR": str(tmp_path / "settings"),
            "JUPYTERLAB_WORKSPACES_DIR": str(tmp_path / "workspaces")}
-    proc = subprocess.Popen(["make", "-s", "lab", f"LAB_ARGS={args}", f"LAB_DIR={lab_dir}"], cwd=ROOT, env=env, start_new_session=True,
+    cmd = (["make", "-s", "lab", f"LAB_ARGS={args}", f"LAB_DIR={lab_dir}"] if via_make
+           else [sys.executable, "-m", "dlcourse", "lab", f"--notebook-dir={lab_dir}", *args.split()])
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
@@ -66,7 +76,7 @@ def make_lab(tmp_path: Path, lab_dir: Path = ROOT):
             except OSError:
                 pass
             if proc.poll() is not None:
-                pytest.fail("make lab exited early:\n" + proc.stdout.read().decode())
+                pytest.fail(f"{shlex.join(cmd[:3])} exited early:\n" + proc.stdout.read().decode())
             time.sleep(0.5)
         assert status == 200, "JupyterLab did not answer within 90 s"
         yield base, page
@@ -85,6 +95,7 @@ def _listing(base: str, path: str) -> set[str]:
     return {item["name"] for item in json.loads(listing)["content"]}
 
 
+@needs_make
 def test_make_lab_serves_the_course_with_nbgrader(tmp_path):
     # A student who once chose to hear about JupyterLab updates: the course's defaults must not undo it.
     own = tmp_path / "settings" / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
@@ -121,6 +132,7 @@ needs_chromium = pytest.mark.skipif(CHROMIUM is None and os.environ.get("CI") !=
                                     reason="needs Debian's chromium (apt-get install chromium); CI installs it")
 
 
+@needs_make
 @needs_chromium
 def test_first_start_opens_the_course_in_a_real_browser(tmp_path):
     """What a student sees when `make lab` opens the browser: 00_welcome open, the file browser
@@ -195,6 +207,7 @@ def _validate_in_browser(browser, base: str, path: str, screenshot: Path) -> tup
     return text, errors
 
 
+@needs_make
 @needs_chromium
 def test_students_validate_button_works_in_a_real_browser(tmp_path):
     """A student opens the released assignment, presses Validate and sees which test failed;
@@ -216,3 +229,131 @@ def test_students_validate_button_works_in_a_real_browser(tmp_path):
         finally:
             browser.close()
     assert not errors + errors2, f"JavaScript errors in JupyterLab: {errors + errors2}"
+
+
+CHAPTER = "notebooks/part1_foundations/02_perceptron.ipynb"
+# Every code cell's prompt in the open notebook: "[ ]:" never run, "[*]:" queued or running, "[7]:" done.
+PROMPTS = ("() => [...document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell "
+           ".jp-InputArea-prompt')].map(e => e.textContent.trim())")
+# The status bar's kernel item, e.g. "Python 3 (ipykernel) | Idle": idle only once a kernel is connected.
+KERNEL_IDLE = "() => [...document.querySelectorAll('.jp-StatusBar-TextItem')].some(e => /[|] Idle$/.test(e.textContent.trim()))"
+
+
+def _shot(page, name: str, **kwargs) -> Path:
+    """Save a screenshot of the page (or of a locator's element) among the test artefacts."""
+    ARTEFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTEFACTS / name
+    (kwargs.pop("element", None) or page).screenshot(path=str(path), **kwargs)
+    return path
+
+
+def _wait(predicate, timeout: float, what: str, interval: float = 0.5):
+    """Poll predicate() until it returns something truthy; fail saying what did not happen."""
+    deadline = time.time() + timeout
+    while True:
+        value = predicate()
+        if value or time.time() > deadline:
+            assert value, f"{what} within {timeout:.0f} s"
+            return value
+        time.sleep(interval)
+
+
+@needs_chromium
+def test_a_chapter_runs_and_its_widget_answers_in_a_real_browser(tmp_path):
+    """A student opens chapter 02 (fast mode), runs all its cells from the Run menu, then drags
+    a slider of the decision-boundary explorer: every cell ran without an error, and the
+    explorer's status line and picture change. Runs on a copy: the committed notebook (saved
+    without outputs) is never touched. Screenshots land in test-artefacts/chapter02_*.png."""
+    assert CHROMIUM, "chromium is missing: .ci/run installs it with apt-get"
+    playwright = pytest.importorskip("playwright.sync_api")
+    import nbformat
+
+    for old in ARTEFACTS.glob("chapter02_*.png"):  # a previous run's, failure included
+        old.unlink()
+    work = tmp_path / "course"
+    copy = work / CHAPTER
+    copy.parent.mkdir(parents=True)
+    shutil.copyfile(ROOT / CHAPTER, copy)  # alone: no jupytext.toml, so saving writes no .py twin
+    committed = (ROOT / CHAPTER).read_bytes()
+    env = {"DLCOURSE_FAST": "1", "OMP_NUM_THREADS": "1", "PYTHONPATH": os.pathsep.join(
+        p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)}  # the kernel imports this checkout's dlcourse
+    with make_lab(tmp_path, work, via_make=False, env=env) as (base, _), playwright.sync_playwright() as p:
+        browser = _launch(p)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        started, times = time.time(), {}  # seconds since the server answered, printed at the end
+        try:
+            page.goto(f"{base}/lab/workspaces/chapter/tree/{CHAPTER}?reset&token={TOKEN}")
+            page.wait_for_selector(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell", timeout=60_000)
+            # The kernel is started and connected (the toolbar's indicator says idle before there is
+            # a kernel; Run All then asks which kernel to start).
+            page.wait_for_function(KERNEL_IDLE, timeout=120_000)
+            times["kernel ready"] = time.time() - started
+
+            # Run > Run All Cells, as a student would.
+            page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
+            page.locator(".lm-Menu-item", has=page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$"))).click()
+            # Done when no cell is queued or running any more; after an error the kernel drops
+            # the queue and the cells below it go back to "[ ]".
+            def finished():
+                dialog = page.locator(".jp-Dialog")
+                assert not dialog.count(), f"a dialog interrupted Run All: {dialog.first.inner_text()!r}"
+                ps = page.evaluate(PROMPTS)
+                return ps if ps and not any("*" in t for t in ps) and any(c.isdigit() for t in ps for c in t) else None
+            prompts = _wait(finished, 240, "Run All Cells did not finish", interval=1.0)
+            page.wait_for_function(KERNEL_IDLE, timeout=60_000)
+            times["all cells ran"] = time.time() - started
+            _shot(page, "chapter02_ran.png")
+
+            # Save (Ctrl+S) and read what ran from the copy: no error output, every code cell run.
+            page.keyboard.press("Control+s")
+            ran = sum(bool(re.search(r"\d", t)) for t in prompts)
+            nb = _wait(lambda: (lambda n: n if sum(bool(c.execution_count) for c in n.cells if c.cell_type == "code") == ran
+                                else None)(nbformat.read(copy, as_version=4)), 60, "the notebook was not saved")
+            failed = [f"[{c.execution_count}] {o.get('ename')}: {o.get('evalue')}" for c in nb.cells
+                      if c.cell_type == "code" for o in c.get("outputs", []) if o.get("output_type") == "error"]
+            assert not failed, f"cells raised: {failed}"
+            assert ran == len(prompts), f"{len(prompts) - ran} of {len(prompts)} code cells did not run: {prompts}"
+
+            # The decision-boundary explorer (perceptron_explorer): its w1 slider, status and picture.
+            box = page.locator(".jp-OutputArea-output .widget-vbox", has=page.locator(".widget-image")).first
+            box.wait_for(state="visible", timeout=60_000)
+            box.scroll_into_view_if_needed()
+            slider = box.locator(".widget-hslider", has=page.locator(".widget-label", has_text=re.compile(r"^w1$")))
+            readout, status, image = slider.locator(".widget-readout"), box.locator(".widget-html"), box.locator(".widget-image")
+            _wait(lambda: image.evaluate("img => img.complete && img.naturalWidth > 0"), 30, "the explorer shows no picture")
+            before = {"w1": readout.inner_text(), "status": status.inner_text(),
+                      "image": _shot(page, "chapter02_widget_before.png", element=image).read_bytes()}
+            assert before["w1"] == "1.00" and "line: 1.00·x1" in before["status"], before["status"]
+            _shot(page, "chapter02_explorer_before.png", element=box)
+
+            # Drag the w1 handle to the right, as a student would with the mouse.
+            handle = slider.locator(".noUi-handle")
+            handle.hover()
+            x, y = (lambda b: (b["x"] + b["width"] / 2, b["y"] + b["height"] / 2))(handle.bounding_box())
+            page.mouse.down()
+            page.mouse.move(x + 30, y, steps=5)
+            page.mouse.up()
+            page.mouse.move(x, y + 200)  # off the slider: no hover styling in the pictures
+
+            w1 = readout.inner_text()
+            assert w1 != before["w1"] and float(w1) > 1.0, f"the drag did not move the slider (w1 = {w1})"
+            # The kernel recomputes the status line and the PNG from the slider's new value.
+            _wait(lambda: f"line: {readout.inner_text()}·x1" in status.inner_text(), 60,
+                  f"the explorer's status line did not follow the slider (w1 = {readout.inner_text()}, "
+                  f"status: {status.inner_text()!r})")
+            _wait(lambda: (lambda png: png if png != before["image"] else None)(
+                _shot(page, "chapter02_widget_after.png", element=image).read_bytes()), 60,
+                "the explorer's picture did not change after the slider moved")
+            assert status.inner_text() != before["status"]
+            times["widget updated"] = time.time() - started
+            _shot(page, "chapter02_explorer_after.png", element=box)
+        except Exception:
+            _shot(page, "chapter02_failure.png")
+            raise
+        finally:
+            browser.close()
+            print("chapter test, seconds after JupyterLab answered:", {k: round(v, 1) for k, v in times.items()})
+    assert (ROOT / CHAPTER).read_bytes() == committed, "the committed notebook was modified"
+    assert not errors, f"JavaScript errors in JupyterLab: {errors}"
