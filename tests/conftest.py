@@ -11,6 +11,7 @@ from collections import defaultdict
 from pathlib import Path
 
 import matplotlib
+import pytest
 
 matplotlib.use("Agg")  # this process only: notebook kernels keep the inline backend
 
@@ -56,3 +57,21 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
 def pytest_sessionfinish(session, exitstatus):
     if _over_budget() and session.exitstatus == 0:
         session.exitstatus = 1
+
+
+@pytest.fixture
+def exercise_check(capsys):
+    """Run a chapter exercise's check (dlcourse/exercises) the three ways a student meets it: on the
+    notebook's stub it says "not attempted yet", on the right answer it prints OK, and on each
+    typical wrong answer it raises CheckError."""
+    from dlcourse.checks import CheckError
+
+    def run(check, right, wrongs):
+        check(lambda *args, **kwargs: None)
+        assert "not attempted yet" in capsys.readouterr().out
+        check(right)
+        assert "OK" in capsys.readouterr().out
+        for wrong in wrongs:
+            with pytest.raises(CheckError):
+                check(wrong)
+    return run
