@@ -4,7 +4,7 @@ import torch
 import torch.nn.functional as F
 
 from dlcourse import losses as L
-from dlcourse.checks import CheckError, check_like_torch
+from dlcourse.checks import check_like_torch
 from dlcourse.exercises import ch05_losses as exercises
 
 SEEDS = [0, 1, 2]
