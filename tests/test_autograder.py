@@ -251,7 +251,7 @@ def course(tmp_path_factory):
         path = grading.notebook_path(f"submitted/{student}", AID, course)
         path.parent.mkdir(parents=True)
         nbformat.write(nb, str(path))
-    (path.parent.parent.parent / "solution" / AID / "timestamp.txt").write_text(SUBMITTED_AT)  # nbgrader collect's
+    grading.notebook_path("submitted/solution", AID, course).with_name("timestamp.txt").write_text(SUBMITTED_AT)
     not_json = grading.notebook_path("submitted/not_json", AID, course)
     not_json.parent.mkdir(parents=True)
     not_json.write_text('{"cells": [ oops')
