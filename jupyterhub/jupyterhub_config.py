@@ -33,6 +33,7 @@ HTTPS: put the hub behind your web server's TLS, or set ``c.JupyterHub.ssl_cert`
 """
 import grp
 import os
+import pwd
 import shutil
 import sys
 from pathlib import Path
@@ -50,10 +51,12 @@ INSTRUCTORS = env("DLCOURSE_HUB_INSTRUCTOR_GROUP", "dlcourse-instructors")
 
 
 def members(group: str) -> set[str]:
+    """The group's accounts: listed members and those whose primary group it is."""
     try:
-        return set(grp.getgrnam(group).gr_mem)
+        g = grp.getgrnam(group)
     except KeyError:
         return set()
+    return set(g.gr_mem) | {p.pw_name for p in pwd.getpwall() if p.pw_gid == g.gr_gid}
 
 
 # ----------------------------------------------------------------------------- network

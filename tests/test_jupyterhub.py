@@ -63,7 +63,6 @@ def _missing() -> str | None:
 
 
 MISSING = _missing()
-pytestmark = [pytest.mark.hub, pytest.mark.skipif(MISSING is not None and not CI, reason=str(MISSING))]
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -266,7 +265,70 @@ def _feedback_score(html: str) -> tuple[float, float]:
     return float(m.group(1)), float(m.group(2))
 
 
-# ----------------------------------------------------------------------------- the test
+# ----------------------------------------------------------------------------- without a hub
+def _load_hub_config(monkeypatch, **env):
+    from traitlets.config.loader import PyFileConfigLoader
+
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    return PyFileConfigLoader("jupyterhub_config.py", path=str(HUB)).load_config()
+
+
+def test_hub_config_gives_each_role_its_settings(monkeypatch, tmp_path):
+    """Servers run as their owners; students get the student settings, instructors theirs; the
+    global nbgrader config names the course and the exchange."""
+    me = pwd.getpwuid(os.getuid()).pw_name
+    group = grp.getgrgid(pwd.getpwuid(os.getuid()).pw_gid).gr_name
+    config = _load_hub_config(monkeypatch, DLCOURSE_HUB_STATE=str(tmp_path / "state"), DLCOURSE_EXCHANGE="/x/exchange",
+                              DLCOURSE_HUB_INSTRUCTOR_GROUP=group)
+    assert config.JupyterHub.spawner_class == "localprocess" and config.JupyterHub.authenticator_class == "pam"
+    assert config.PAMAuthenticator.allowed_groups == {"dlcourse-students", group}
+
+    class Spawner:  # what the hook reads and sets
+        def __init__(self, name):
+            self.user, self.environment = type("User", (), {"name": name})(), {}
+
+    for name, role in ((me, "instructor"), ("someone-else", "student")):
+        spawner = Spawner(name)
+        config.Spawner.pre_spawn_hook(spawner)
+        paths = spawner.environment["JUPYTER_CONFIG_PATH"].split(os.pathsep)
+        assert paths == [str(HUB / "etc" / role), str(HUB / "etc" / "common")] and all(Path(p).is_dir() for p in paths)
+        assert spawner.environment["DLCOURSE_EXCHANGE"] == "/x/exchange"
+    from traitlets.config.loader import PyFileConfigLoader
+    monkeypatch.setenv("DLCOURSE_EXCHANGE", "/x/exchange")
+    nbgrader = PyFileConfigLoader("nbgrader_config.py", path=str(HUB / "etc" / "common")).load_config()
+    assert nbgrader.CourseDirectory.course_id == "dlcourse" and nbgrader.Exchange.root == "/x/exchange"
+    student = json.loads((HUB / "etc" / "student" / "jupyter_server_config.json").read_text())
+    assert student["ServerApp"]["jpserver_extensions"] == {"nbgrader.server_extensions.formgrader": False}
+
+
+def test_hub_config_shared_password_lists_the_class_only(monkeypatch, tmp_path):
+    group = grp.getgrgid(os.getgid()).gr_name
+    config = _load_hub_config(monkeypatch, DLCOURSE_HUB_STATE=str(tmp_path), DLCOURSE_HUB_AUTH="shared-password",
+                              DLCOURSE_HUB_PASSWORD="a-long-password", DLCOURSE_HUB_STUDENT_GROUP=group)
+    assert config.JupyterHub.authenticator_class == "shared-password"
+    g = grp.getgrnam(group)
+    assert config.Authenticator.allowed_users == set(g.gr_mem) | {p.pw_name for p in pwd.getpwall() if p.pw_gid == g.gr_gid}
+
+
+def test_setup_class_protect_hides_what_students_must_not_read(tmp_path):
+    sys.path.insert(0, str(HUB))
+    try:
+        import setup_class
+    finally:
+        sys.path.remove(str(HUB))
+    for name in ("source", "solutions", ".git", "release"):
+        (tmp_path / name).mkdir(mode=0o755)
+    assert sorted(p.name for p in setup_class.protect(tmp_path)) == [".git", "solutions", "source"]
+    assert all((tmp_path / n).stat().st_mode & 0o077 == 0 for n in ("source", "solutions", ".git"))
+    assert (tmp_path / "release").stat().st_mode & 0o005 == 0o005, "students need the release"
+    with pytest.raises(SystemExit, match="not a usable account name"):
+        setup_class.ensure_user("../root", "g", None)
+
+
+# ----------------------------------------------------------------------------- the round trip
+@pytest.mark.hub
+@pytest.mark.skipif(MISSING is not None and not CI, reason=str(MISSING))
 def test_a_class_on_jupyterhub_round_trip(tmp_path):
     assert MISSING is None, MISSING
     if ROOT.stat().st_mode & 0o005 != 0o005:
@@ -393,7 +455,6 @@ def test_a_class_on_jupyterhub_round_trip(tmp_path):
                 done = instructor_runs(*cmd)
                 phase(" ".join(cmd[:4]))
                 assert done.returncode == 0, f"{' '.join(cmd)} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
-            phase("instructor: collect, autograde, feedback, export")
             with open(course / "grades.csv") as f:
                 grades = {row["student_id"]: float(row["raw_score"]) for row in csv.DictReader(f)}
             assert grades == {s: e[0] for s, e in expected.items()}, grades
