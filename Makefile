@@ -21,11 +21,12 @@ ifneq ($(MIRROR),)
 export DLCOURSE_DATA_MIRRORS ?= $(abspath $(MIRROR))
 endif
 
-.PHONY: install lab test test-fast bench solutions release clean help check-python
+.PHONY: install lab test test-fast test-hub hub-install hub bench solutions release clean help check-python
 help:
 	@echo "make lab    install into $(VENV) and open the course in JupyterLab"
 	@echo "make test   install into $(VENV) and run the whole test suite (notebooks in fast mode)"
 	@echo "make bench  run the full-mode benchmark recipes and update benchmarks/RESULTS.md"
+	@echo "make hub    run the course's JupyterHub for a class (as root; README: A class on JupyterHub)"
 
 # One sentence, before anything is created or downloaded, when $(PYTHON) is not a supported Python.
 CHECK_PYTHON = $(PYTHON) $(PY_OK) 2>/dev/null || { echo "dlcourse needs Python $(PY_LIST), and $(PYTHON) is\
@@ -41,10 +42,23 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	# torch first: packages that depend on it must not pull a different build
 	$(BIN)/python -m pip install --quiet -c constraints.txt torch torchvision
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev,hub]'
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# A class on JupyterHub: the hub comes with install (the [hub] extra), its proxy,
+# configurable-http-proxy, from npm into jupyterhub/node_modules (needs node and npm).
+HUB_STAMP := jupyterhub/node_modules/.installed
+$(HUB_STAMP): jupyterhub/package.json jupyterhub/package-lock.json
+	@command -v npm >/dev/null || { echo "make hub-install needs node and npm (Debian: apt-get install nodejs npm)" >&2; exit 1; }
+	cd jupyterhub && npm ci --no-audit --no-fund --loglevel=error
+	touch $(HUB_STAMP)
+
+hub-install: install $(HUB_STAMP)
+
+hub: hub-install
+	$(BIN)/jupyterhub -f jupyterhub/jupyterhub_config.py $(HUB_ARGS)
 
 LAB_DIR ?= $(CURDIR)
 # The course's JupyterLab (.jupyter/: twins hidden, no news prompt, opens on 00_welcome); the
@@ -57,6 +71,10 @@ lab: install
 test: install
 	OMP_NUM_THREADS=1 DLCOURSE_FAST=1 $(if $(MIRROR),DLCOURSE_OFFLINE=1) DLCOURSE_CACHE=$${DLCOURSE_CACHE:-$(CURDIR)/.cache/dlcourse} $(BIN)/python -m pytest -n auto --dist loadfile \
 		--nbval-lax --nbval-current-env --nbval-cell-timeout=300 tests notebooks $(PYTEST_ARGS)
+
+# The JupyterHub round trip alone (root; also part of make test when the proxy is installed).
+test-hub: hub-install
+	OMP_NUM_THREADS=1 DLCOURSE_FAST=1 $(if $(MIRROR),DLCOURSE_OFFLINE=1) $(BIN)/python -m pytest -m hub tests/test_jupyterhub.py $(PYTEST_ARGS)
 
 bench: install
 	$(BIN)/python benchmarks/run.py $(RECIPES)

@@ -210,6 +210,9 @@ def _copier(course: Path):
     return nb
 
 
+SUBMITTED_AT = "2026-01-15 10:00:00.000000 UTC"
+
+
 @pytest.fixture(scope="module")
 def course(tmp_path_factory):
     """A temporary course with a01 generated and one submission per attack, all graded."""
@@ -248,6 +251,7 @@ def course(tmp_path_factory):
         path = grading.notebook_path(f"submitted/{student}", AID, course)
         path.parent.mkdir(parents=True)
         nbformat.write(nb, str(path))
+    grading.notebook_path("submitted/solution", AID, course).with_name("timestamp.txt").write_text(SUBMITTED_AT)
     not_json = grading.notebook_path("submitted/not_json", AID, course)
     not_json.parent.mkdir(parents=True)
     not_json.write_text('{"cells": [ oops')
@@ -429,6 +433,12 @@ def test_every_submission_has_a_status_row_and_regrades_accumulate(course):
     assert set(rows) == set(course.results), "a row for every submission, re-graded ones included"
     assert {r["status"] for r in rows.values()} <= set(autograder.STATUSES)
     assert rows["runs_long"]["status"] == "timed_out" and rows["solution"]["status"] == "graded"
+
+
+def test_the_submission_time_goes_with_the_autograded_notebook(course):
+    """nbgrader's generate_feedback and release_feedback read autograded/<student>/<id>/timestamp.txt."""
+    stamp = grading.notebook_path("autograded/solution", AID, course.path).with_name("timestamp.txt")
+    assert stamp.read_text() == SUBMITTED_AT
 
 
 # ----------------------------------------------------------------------------- without nbgrader

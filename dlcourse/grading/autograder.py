@@ -51,6 +51,7 @@ from .runner import MAX_OUTPUT_CHARS, cap_text
 MAX_NOTEBOOK_BYTES = 20 * 2**20
 STUDENT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}")  # no glob or path characters
 SCORING_FIELDS = ("grade", "solution", "locked", "points", "task")
+EXCHANGE_FILES = ("timestamp.txt", "submission_secret.txt")  # written by nbgrader collect
 STATUSES = ("graded", "tampered", "timed_out", "crashed", "invalid")
 __all__ = ["Limits", "Result", "InvalidSubmission", "CapOutput", "read_submission", "rebuild",
            "evaluate", "grade_submission", "grade_assignment", "main"]
@@ -318,11 +319,18 @@ def grade_submission(course: Path, aid: str, student: str, limits: Limits = Limi
 
 def _record(course: Path, aid: str, result: Result, nb) -> None:
     if nb is not None:
-        record.write_autograded(course, aid, result.student, nb)
-        stamp = course / "submitted" / result.student / aid / "timestamp.txt"
+        graded = record.write_autograded(course, aid, result.student, nb)
+        submitted = course / "submitted" / result.student / aid
+        stamp = submitted / "timestamp.txt"
         when = None
         if stamp.is_file() and not stamp.is_symlink() and stamp.stat().st_size < 200:
             when = stamp.read_text(errors="replace").strip() or None
+        # The exchange's bookkeeping goes along, as nbgrader's autograde copies it: generate_feedback
+        # and release_feedback need the time and the secret that names the student's feedback.
+        for name in EXCHANGE_FILES:
+            f = submitted / name
+            if f.is_file() and not f.is_symlink() and f.stat().st_size < 200:
+                (graded.parent / name).write_text(f.read_text(errors="replace"))
         try:
             result.score, result.max_score = record.save_grades(course, aid, result.student, nb, when)
         except ValueError:  # an unreadable timestamp: grade it as of now
