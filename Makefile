@@ -42,16 +42,17 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	# torch first: packages that depend on it must not pull a different build
 	$(BIN)/python -m pip install --quiet -c constraints.txt torch torchvision
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev,hub]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
 install: $(STAMP)
 
-# A class on JupyterHub: the hub comes with install (the [hub] extra), its proxy,
-# configurable-http-proxy, from npm into jupyterhub/node_modules (needs node and npm).
+# A class on JupyterHub (instructors and CI; students need none of it): the hub (the [hub]
+# extra) and its proxy, configurable-http-proxy, from npm into jupyterhub/node_modules.
 HUB_STAMP := jupyterhub/node_modules/.installed
-$(HUB_STAMP): jupyterhub/package.json jupyterhub/package-lock.json
+$(HUB_STAMP): jupyterhub/package.json jupyterhub/package-lock.json $(STAMP)
 	@command -v npm >/dev/null || { echo "make hub-install needs node and npm (Debian: apt-get install nodejs npm)" >&2; exit 1; }
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev,hub]'
 	cd jupyterhub && npm ci --no-audit --no-fund --loglevel=error
 	touch $(HUB_STAMP)
 
