@@ -35,8 +35,9 @@
 # **Prerequisites**: [04 · Backprop by hand](../part1_foundations/04_backprop.ipynb) (what a
 # gradient is), [05 · Losses](05_losses.ipynb) (the cross-entropy we minimise).
 #
-# **Run time**: CPU (2 cores): 47 s fast mode (measured on a machine shared with other jobs; about
-# 16 s of CPU time), full mode not measured yet; GPU: not measured yet.
+# **Run time**: CPU (2 cores, measured while other jobs shared them): fast mode 47 s (16 s of CPU
+# time), full mode 7 min 20 s (65 s of CPU time: expect about 1.5 min on an idle machine); GPU: not
+# measured yet.
 
 # %% [markdown]
 # ## Setup
@@ -420,7 +421,9 @@ plt.show()
 # %% [markdown]
 # The adaptive methods and momentum leave plain SGD behind in the first few hundred steps;
 # after that the order matters less than the learning rate each was given (none was tuned
-# here). The numbers printed above are this run's. On a network this small AdamW's decay
+# here). In full mode (54,000 training images, 5 epochs) we measured test accuracies of 96.5%
+# (SGD), 97.6% (SGD + momentum), 97.6% (RMSprop), 97.5% (Adam) and 97.4% (AdamW): given the
+# same few epochs, plain SGD is the one left behind. On a network this small AdamW's decay
 # changes little; chapter 07 shows where it matters.
 #
 # ## 10. Exercises
