@@ -36,8 +36,7 @@
 # gradient is), [05 · Losses](05_losses.ipynb) (the cross-entropy we minimise).
 #
 # **Run time**: CPU (2 cores, measured while other jobs shared them): fast mode 47 s (16 s of CPU
-# time), full mode 7 min 20 s (65 s of CPU time: expect about 1.5 min on an idle machine); GPU: not
-# measured yet.
+# time), full mode 7 min 20 s (65 s of CPU time); GPU: not measured yet.
 
 # %% [markdown]
 # ## Setup
