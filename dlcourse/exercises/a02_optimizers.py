@@ -150,7 +150,7 @@ def check_optimizer(name: str, student_class, reference, hyper: dict, *, mistake
         if kind == "NotImplementedError":
             raise CheckError(f"{label}: step() still raises NotImplementedError; write the update.") from None
         single = _works_on_one_parameter(student_class, reference, hyper)
-        raise CheckError(f"{label}: step() raised {kind}: {message}"
+        raise CheckError(f"{label}: step() raised {kind}: {message.rstrip('.')}."
                          + (" It works with one parameter tensor but not with several of different shapes: "
                             "keep each parameter's state separately, in self.state[p] (a dict per parameter)."
                             if single else "")) from None
