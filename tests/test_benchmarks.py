@@ -62,3 +62,11 @@ def test_every_recipe_has_a_recorded_result():
     results = (ROOT / "benchmarks" / "RESULTS.md").read_text()
     for name in run.RECIPES:
         assert f"`{name}`" in results, f"run `make bench RECIPES={name}` and commit benchmarks/RESULTS.md"
+
+
+def test_a_recipes_notes_are_listed_under_the_table():
+    row = {"metric": "acc", "value": 0.981, "target": 0.98, "better": "higher", "anchor": "a", "time_to_target_s": 1.0,
+           "total_s": 2.0, "machine": "cpu", "date": "d"}
+    table = run.render({"optim_mnist": {**row, "notes": "Adam: gap +0.00 points"}, "mlp_mnist": row})
+    assert "- `optim_mnist`: Adam: gap +0.00 points" in table and "- `mlp_mnist`" not in table
+    assert "Notes of the latest runs" not in run.render({"mlp_mnist": row})
