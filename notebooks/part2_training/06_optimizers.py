@@ -35,8 +35,8 @@
 # **Prerequisites**: [04 · Backprop by hand](../part1_foundations/04_backprop.ipynb) (what a
 # gradient is), [05 · Losses](05_losses.ipynb) (the cross-entropy we minimise).
 #
-# **Run time**: CPU (2 cores, measured while other jobs shared them): fast mode 47 s (16 s of CPU
-# time), full mode 7 min 20 s (65 s of CPU time); GPU: not measured yet.
+# **Run time**: CPU (2 cores): fast mode 16 s, full mode 70 s (47 s and 7 min 20 s while other jobs
+# loaded the machine); GPU: not measured yet.
 
 # %% [markdown]
 # ## Setup
