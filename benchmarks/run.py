@@ -64,7 +64,9 @@ def render(results: dict) -> str:
         target = f"{DIRECTIONS[r['better']]} {r['target']}"
         lines.append(f"| `{name}` | {r['metric']} | **{r['value']:.4g}** | {target} | {r['anchor']} | "
                      f"{ttt} | {r['total_s']:.0f} s | {r['machine']} | {r['date']} |")
-    lines += ["", "Details of each recipe (model, budget) are in its file under `benchmarks/recipes/`.", ""]
+    notes = [f"- `{name}`: {results[name]['notes']}" for name in sorted(results) if results[name].get("notes")]
+    lines += ["", *(["Notes of the latest runs:", "", *notes, ""] if notes else []),
+              "Details of each recipe (model, budget) are in its file under `benchmarks/recipes/`.", ""]
     return "\n".join(lines + grading_section() + speed_section())
 
 
@@ -129,6 +131,8 @@ def main(argv: list[str] | None = None) -> int:
             "time_to_target_s": ttt, "total_s": total, "machine": out["machine"],
             "date": dt.date.today().isoformat(), "python": platform.python_version(),
         }
+        if out.get("notes"):  # what one number cannot say (e.g. optim_mnist's per-optimizer gaps and speeds)
+            results[name]["notes"] = out["notes"]
         ok = reached(out["value"], recipe.TARGET, recipe.BETTER)
         print(f"{name}: {recipe.METRIC} = {out['value']:.4f} (target {DIRECTIONS[recipe.BETTER]} {recipe.TARGET}: "
               f"{'reached' if ok else 'MISSED'}); time to target {ttt if ttt is None else round(ttt, 1)} s; "

@@ -72,3 +72,11 @@ def test_speed_files_become_a_table_of_ratios(tmp_path, monkeypatch):
     table = run.render({})
     assert "## Speed against torch: `python benchmarks/attention_speed.py`" in table
     assert "| MultiheadAttention | 12.3 ms | 10.0 ms | **1.23x** | cpu, 1 thread | d |" in table
+
+
+def test_a_recipes_notes_are_listed_under_the_table():
+    row = {"metric": "acc", "value": 0.981, "target": 0.98, "better": "higher", "anchor": "a", "time_to_target_s": 1.0,
+           "total_s": 2.0, "machine": "cpu", "date": "d"}
+    table = run.render({"optim_mnist": {**row, "notes": "Adam: gap +0.00 points"}, "mlp_mnist": row})
+    assert "- `optim_mnist`: Adam: gap +0.00 points" in table and "- `mlp_mnist`" not in table
+    assert "Notes of the latest runs" not in run.render({"mlp_mnist": row})

@@ -7,7 +7,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from dlcourse.widgets import draw_linear_boundary, linear_mistakes, perceptron_explorer  # noqa: E402
+from dlcourse.widgets import draw_descent, draw_linear_boundary, linear_mistakes, perceptron_explorer  # noqa: E402
 
 # Four hand-placed points: class 1 on the right of x1 = 0, class 0 on the left.
 X = np.array([[-2.0, 1.0], [-1.0, -1.0], [1.0, 1.0], [2.0, -1.0]])
@@ -97,4 +97,34 @@ def test_names_label_the_axes_and_the_legend():
                          class_names=("setosa", "versicolor"))
     assert (ax.get_xlabel(), ax.get_ylabel()) == ("sepal", "petal")
     assert {"setosa", "versicolor"} <= {t.get_text() for t in ax.get_legend().get_texts()}
+    plt.close(fig)
+
+
+def test_descent_explorer_redraws_for_each_optimizer_and_learning_rate():
+    import torch
+
+    from dlcourse import optim
+    from dlcourse.widgets import descent_explorer
+    box = descent_explorer({"SGD + momentum": (optim.SGD, dict(lr=1e-3, momentum=0.9)),
+                            "Adam": (optim.Adam, dict(lr=5e-2))}, steps=200)
+    first, image = box.final_loss, bytes(box.image.value)
+    expected = optim.rosenbrock(optim.trajectory(optim.SGD, "rosenbrock", 200, lr=1e-3, momentum=0.9)[0][-1])
+    assert first == pytest.approx(float(expected)) and image.startswith(b"\x89PNG")
+    box.lr.value = 1e-5                 # too small to get anywhere in 200 steps
+    assert box.final_loss > first and bytes(box.image.value) != image
+    box.lr.value = 3e-2                 # far too large for plain momentum on this valley
+    assert box.final_loss == float("inf")
+    box.menu.value = "Adam"             # choosing an optimizer restores its own learning rate
+    assert box.lr.value == pytest.approx(5e-2) and np.isfinite(box.final_loss)
+    assert box.final_loss == pytest.approx(float(optim.rosenbrock(
+        optim.trajectory(optim.Adam, "rosenbrock", 200, lr=5e-2)[0][-1])))
+
+
+def test_draw_descent_stops_a_diverging_path_at_its_last_finite_point():
+    fig, ax = plt.subplots()
+    path = np.array([[-1.5, 2.0], [-1.0, 1.0], [np.inf, np.nan]])
+    finals = draw_descent(ax, {"bad": path, "good": np.array([[0.0, 0.0], [1.0, 1.0]])})
+    assert finals == {"bad": float("inf"), "good": 0.0}
+    (bad,) = [ln for ln in ax.get_lines() if ln.get_label().startswith("bad")]
+    assert len(bad.get_xdata()) == 2
     plt.close(fig)

@@ -362,10 +362,9 @@ def grade_assignment(course: Path, aid: str, students: list[str] | None = None, 
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
     results, started = {}, time.time()
-    # fork (cheap: this process has imported everything) unless threads make it unsafe; each
-    # worker starts its zygote at once, so both warm up together.
-    method = "fork" if threading.active_count() == 1 else "forkserver"
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context(method),
+    # forkserver, not fork: torch's OpenMP threads in this process would deadlock a forked worker
+    # (seen). Each worker starts its zygote at once, so they warm up together.
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("forkserver"),
                              initializer=worker_init) as pool:
         futures = {pool.submit(evaluate, course, aid, s, limits, show_hidden): s for s in students}
         for future in as_completed(futures):
