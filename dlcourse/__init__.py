@@ -16,7 +16,7 @@ from .train import History, evaluate, fit, predict
 
 # Submodules load on first use (`dlcourse.models.MLP`), so `import dlcourse` stays quick.
 _SUBMODULES = {"activations", "autograd", "checks", "device", "environment", "exercises", "losses",
-               "models", "plot", "train", "weight_init", "widgets"}  # not grading: the course never imports it
+               "models", "normalization", "plot", "regularization", "train", "weight_init", "widgets"}  # not grading: the course never imports it
 
 
 def __getattr__(name: str):
