@@ -32,6 +32,9 @@ def batch_norm(x: torch.Tensor, running_mean: torch.Tensor | None, running_var: 
     """
     if x.dim() < 2:
         raise ValueError(f"batch_norm expects (N, C) or (N, C, ...) input, got shape {tuple(x.shape)}.")
+    dtype = x.dtype
+    if dtype in (torch.float16, torch.bfloat16):             # under autocast: statistics in float32, as torch
+        x = x.float()
     dims = [0] + list(range(2, x.dim()))                    # every axis but the channel
     shape = [1, x.shape[1]] + [1] * (x.dim() - 2)            # broadcast a (C,) vector against x
     if training:
@@ -39,8 +42,7 @@ def batch_norm(x: torch.Tensor, running_mean: torch.Tensor | None, running_var: 
         if n <= 1:
             raise ValueError(f"batch_norm needs more than 1 value per channel when training, got input "
                              f"{tuple(x.shape)}: use a batch of at least 2 (or eval mode).")
-        mean = x.mean(dim=dims)
-        var = ((x - mean.view(shape)) ** 2).mean(dim=dims)  # biased: what normalises the batch
+        var, mean = torch.var_mean(x, dim=dims, unbiased=False)   # biased: what normalises the batch
         if running_mean is not None:
             with torch.no_grad():                            # the buffers are statistics, not graph nodes
                 running_mean.mul_(1 - momentum).add_(momentum * mean.detach())
@@ -49,12 +51,16 @@ def batch_norm(x: torch.Tensor, running_mean: torch.Tensor | None, running_var: 
         if running_mean is None:
             raise ValueError("batch_norm in eval mode needs running statistics (or training=True).")
         mean, var = running_mean, running_var
-    out = (x - mean.view(shape)) / torch.sqrt(var.view(shape) + eps)
+    # (x - mean) / sqrt(var + eps) * weight + bias, folded into one scale and one shift per channel:
+    # two passes over x instead of four (the per-channel vectors are tiny)
+    scale = torch.rsqrt(var + eps)
     if weight is not None:
-        out = out * weight.view(shape)
+        scale = scale * weight
+    shift = -mean * scale
     if bias is not None:
-        out = out + bias.view(shape)
-    return out
+        shift = shift + bias
+    out = x * scale.view(shape) + shift.view(shape)
+    return out.to(dtype)
 
 
 def layer_norm(x: torch.Tensor, normalized_shape: tuple[int, ...], weight: torch.Tensor | None = None,

@@ -152,3 +152,20 @@ def test_layer_norm_module_matches_torch_after_loading_its_weights():
                      nn.LayerNorm(5, elementwise_affine=False), torch.randn(3, 5), verbose=False)
     with pytest.raises(ValueError, match="ending in those sizes"):
         ours(torch.randn(3, 5, 4))
+
+
+def test_a_network_with_our_batch_norm_equals_one_with_torchs_under_bf16_autocast():
+    from dlcourse.models import SmallCNN
+    torch.manual_seed(0)
+    theirs = SmallCNN((4, 8), norm_layer=nn.BatchNorm2d)
+    ours = SmallCNN((4, 8), norm_layer=N.BatchNorm2d)
+    ours.load_state_dict(theirs.state_dict())               # same keys: parity is a key copy
+    x = torch.randn(6, 3, 16, 16)
+    for model in (ours, theirs):
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            model(x)
+    for (name, a), b in zip(ours.state_dict().items(), theirs.state_dict().values()):
+        assert a.dtype == b.dtype, name                      # the running statistics stay float32
+        check_close(f"{name} after a bf16 step", a, b, verbose=False)
+    ours.eval(), theirs.eval()
+    check_like_torch("SmallCNN with our BatchNorm2d (eval)", ours, theirs, x, verbose=False)
