@@ -4,7 +4,8 @@
     python benchmarks/run.py mlp_mnist    # one recipe
 
 Each recipe in benchmarks/recipes/ trains a course model at its full budget on real data and
-returns its metric, the time it took to first reach the target, and the total time. A recipe
+returns its metric, the time it took to first reach the target, and the total time (and, for a
+recipe that compares variants of one model, each variant's metric and time: its "variants"). A recipe
 declares METRIC, TARGET, ANCHOR and BETTER: "higher" (an accuracy must reach at least TARGET)
 or "lower" (a loss or perplexity must fall to at most TARGET). Results
 are merged into benchmarks/results.json (one entry per recipe, the latest run) and
@@ -64,6 +65,12 @@ def render(results: dict) -> str:
         target = f"{DIRECTIONS[r['better']]} {r['target']}"
         lines.append(f"| `{name}` | {r['metric']} | **{r['value']:.4g}** | {target} | {r['anchor']} | "
                      f"{ttt} | {r['total_s']:.0f} s | {r['machine']} | {r['date']} |")
+    for name in sorted(results):
+        variants = results[name].get("variants")
+        if variants:  # a recipe that compares variants of one model: one row each, in the recipe's order
+            lines += ["", f"`{name}`, each variant (the same metric, last epoch):", "",
+                      "| variant | measured | total time |", "|---|---|---|"]
+            lines += [f"| {v['name']} | {v['value']:.4g} | {v['total_s']:.0f} s |" for v in variants]
     lines += ["", "Details of each recipe (model, budget) are in its file under `benchmarks/recipes/`.", ""]
     return "\n".join(lines)
 
@@ -91,6 +98,8 @@ def main(argv: list[str] | None = None) -> int:
             "time_to_target_s": ttt, "total_s": total, "machine": out["machine"],
             "date": dt.date.today().isoformat(), "python": platform.python_version(),
         }
+        if out.get("variants"):
+            results[name]["variants"] = out["variants"]
         ok = reached(out["value"], recipe.TARGET, recipe.BETTER)
         print(f"{name}: {recipe.METRIC} = {out['value']:.4f} (target {DIRECTIONS[recipe.BETTER]} {recipe.TARGET}: "
               f"{'reached' if ok else 'MISSED'}); time to target {ttt if ttt is None else round(ttt, 1)} s; "
