@@ -16,7 +16,7 @@
 # # 07 · Regularization and normalization
 #
 # A network with enough weights can memorise its training set: the training accuracy
-# reaches 100% while the accuracy on images it has never seen stalls far below. This chapter
+# keeps climbing while the accuracy on images it has never seen stalls, then falls. This chapter
 # builds the tools that close that gap (*regularizers*) and the normalization layers that
 # make deep networks train at all, each from tensor operations, each proven equal to PyTorch,
 # and then uses them on real CIFAR-10 photographs: a small network that overfits, cured.
@@ -32,14 +32,17 @@
 # - data augmentation with torchvision's transforms v2 (flip, crop, rotation, colour jitter)
 #   on real CIFAR-10 images, and mixup and CutMix from scratch, equal to torchvision's
 #   `MixUp` and `CutMix` given the same random draws;
-# - an experiment: a small CNN that memorises 2,000 CIFAR-10 images, then the same network
-#   with dropout and weight decay, with augmentation, and with batch norm.
+# - an experiment: a small CNN trained on 2,000 CIFAR-10 images, whose training accuracy
+#   runs away from its test accuracy, then the same network with dropout and weight decay,
+#   with augmentation, and with batch norm.
 #
 # **Prerequisites**: [05 · Losses](05_losses.ipynb) (cross-entropy, also with soft targets),
 # [04 · Backprop by hand](../part1_foundations/04_backprop.ipynb) (gradients through a layer).
 # Adam's update rule (chapter 06) helps for section 3; it is restated there.
 #
-# **Run time**: CPU (2 cores): about 8 minutes full mode, 25 s fast mode; GPU: not measured yet.
+# **Run time**: CPU (2 cores): full mode measured at 24 minutes on a shared, overloaded
+# 2-core machine (the notebook had about a quarter of one core; expect much less on your own),
+# 11 s fast mode; GPU: not measured yet.
 
 # %% [markdown]
 # ## Setup
@@ -209,12 +212,13 @@ for name, w in runs.items():
 print(f"{'pure decay (1 - lr lam)^300':34s} {(1 - lr * lam) ** 300:16.3f} {(1 - lr * lam) ** 300:16.3f}")
 
 # %% [markdown]
-# SGD's oscillating gradient cancels out and both weights end near $0.74$ (their last step
-# leaves them one half-step apart). Adam with the L2 penalty barely touches the weight
-# with large gradients (its $\lambda\theta$ is divided by $\sqrt{v} \approx 10$) and drives
-# the one with small gradients to about zero (divided by $\sqrt{v} \approx 0.1$, the penalty
-# dominates its step). AdamW shrinks both by the same factor as SGD, whatever their gradients
-# (Adam alone leaves both near 1). That is the point of the decoupling: with Adam, "L2" and
+# SGD's oscillating gradients cancel, and both weights end near the pure decay's $0.74$.
+# Adam with the L2 penalty barely touches the weight with large gradients (its
+# $\lambda\theta$ is divided by $\sqrt{v} \approx 10$) and drives the one with small
+# gradients close to zero (divided by $\sqrt{v} \approx 0.1$, the penalty dominates its
+# step). AdamW shrinks both by one and the same factor, whatever their gradients: Adam alone
+# leaves both at about $0.98$, and AdamW's result is that times the pure decay. That is
+# the point of the decoupling: with Adam, "L2" and
 # "weight decay" are different regularizers, and the decoupled one is the one whose strength
 # you can reason about.
 #
@@ -521,12 +525,25 @@ fig.tight_layout()
 plt.show()
 
 # %% [markdown]
-# Read the two panels together. Without a regularizer the training accuracy climbs towards
-# 100% while the test accuracy levels off: the network memorises. Each regularizer slows the
-# climb on the training images; what matters is whether the test curve rises with it.
-# Augmentation attacks the cause (too few distinct images) and in our full-mode runs gave
-# the largest gain in test accuracy; dropout and weight decay narrow the gap less on a
-# network this small. Early stopping is the remaining cure on the list: `dlcourse.fit(...,
+# Read the two panels together: the gap between them is what the network learned about
+# *these* 2,000 images and not about CIFAR-10. In full mode (2,000 images, 25 epochs) we
+# measured, as final training / test accuracy:
+#
+# | run | train | test (best epoch) | gap |
+# |---|---|---|---|
+# | no regularizer | 54.6% | 41.7% (44.5%) | 13.0 points |
+# | dropout + weight decay | 51.8% | 44.4% (44.8%) | 7.4 points |
+# | augmentation | 45.2% | 39.7% (39.7%) | 5.5 points |
+# | all + batch norm | 61.5% | 52.6% (52.6%) | 8.9 points |
+#
+# Without a regularizer the test accuracy peaked at 44.5% and had fallen to 41.7% by the last
+# epoch, while the training accuracy ended 13 points above it: overfitting. Dropout and weight decay halved the gap and ended higher on the
+# test images. Augmentation closed the gap the most, but within 25 epochs it also held the
+# training accuracy down: a network that never sees the same image twice needs more epochs
+# (its best test accuracy came in the last epoch). Batch norm on top let the network fit faster *and*
+# generalise: the best test accuracy of the four. (Fast mode trains on 320 images for 2
+# epochs; its numbers show that the code runs, not these effects.) Early stopping is the
+# remaining cure on the list: `dlcourse.fit(...,
 # early_stopping=5)` stops once the validation loss has not improved for 5 epochs and
 # restores the best weights (with a validation split of the *training* images, never the
 # test set, when you use it to choose).
@@ -629,8 +646,9 @@ exercises.check_mixup_cross_entropy(mixup_cross_entropy)
 # - Augmentation makes new training images from old ones while keeping the label true;
 #   mixup and CutMix mix pairs of images and their labels, and torchvision pairs each image
 #   with its predecessor in the batch.
-# - On 2,000 CIFAR-10 images a small CNN memorises its training set; the regularizers trade
-#   training accuracy for test accuracy, augmentation most effectively.
+# - On 2,000 CIFAR-10 images a small CNN's training accuracy ran 13 points ahead of its test
+#   accuracy; dropout and weight decay halved the gap, augmentation closed it most (at the
+#   price of slower fitting), and batch norm with all of them gave the best test accuracy.
 #
 # ## References
 #
