@@ -40,9 +40,8 @@
 # [04 · Backprop by hand](../part1_foundations/04_backprop.ipynb) (gradients through a layer).
 # Adam's update rule (chapter 06) helps for section 3; it is restated there.
 #
-# **Run time**: CPU (2 cores): full mode measured at 24 minutes on a shared, overloaded
-# 2-core machine (the notebook had about a quarter of one core; expect much less on your own),
-# 11 s fast mode; GPU: not measured yet.
+# **Run time**: CPU (2 cores, shared with other jobs): about 8 minutes full mode (7.6 measured;
+# 24 on an overloaded machine), 11 s fast mode; GPU: not measured yet.
 
 # %% [markdown]
 # ## Setup
@@ -629,7 +628,7 @@ exercises.check_mixup_cross_entropy(mixup_cross_entropy)
 
 # %% [markdown]
 # The graded assignment of Part 2, `a02_optimizers`, implements SGD with momentum, Adam and
-# AdamW: section 3's difference between L2 and decoupled weight decay is one of its tests.
+# AdamW, and its AdamW must decay the weights the decoupled way of section 3.
 #
 # ## 10. Summary
 #
