@@ -4,7 +4,8 @@
     python benchmarks/run.py mlp_mnist    # one recipe
 
 Each recipe in benchmarks/recipes/ trains a course model at its full budget on real data and
-returns its metric, the time it took to first reach the target, and the total time. A recipe
+returns its metric, the time it took to first reach the target, and the total time (and, for a
+recipe that compares variants of one model, each variant's metric and time: its "variants"). A recipe
 declares METRIC, TARGET, ANCHOR and BETTER: "higher" (an accuracy must reach at least TARGET)
 or "lower" (a loss or perplexity must fall to at most TARGET). Results
 are merged into benchmarks/results.json (one entry per recipe, the latest run) and
@@ -64,6 +65,12 @@ def render(results: dict) -> str:
         target = f"{DIRECTIONS[r['better']]} {r['target']}"
         lines.append(f"| `{name}` | {r['metric']} | **{r['value']:.4g}** | {target} | {r['anchor']} | "
                      f"{ttt} | {r['total_s']:.0f} s | {r['machine']} | {r['date']} |")
+    for name in sorted(results):
+        variants = results[name].get("variants")
+        if variants:  # a recipe that compares variants of one model: one row each, in the recipe's order
+            lines += ["", f"`{name}`, each variant (the same metric, last epoch):", "",
+                      "| variant | measured | total time |", "|---|---|---|"]
+            lines += [f"| {v['name']} | {v['value']:.4g} | {v['total_s']:.0f} s |" for v in variants]
     notes = [f"- `{name}`: {results[name]['notes']}" for name in sorted(results) if results[name].get("notes")]
     lines += ["", *(["Notes of the latest runs:", "", *notes, ""] if notes else []),
               "Details of each recipe (model, budget) are in its file under `benchmarks/recipes/`.", ""]

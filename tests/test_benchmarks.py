@@ -34,6 +34,17 @@ def test_results_table_shows_measured_value_target_and_anchor():
     assert "| `mlp_mnist` | acc | **0.9886** | ≥ 0.98 | 98.4% (paper) | 58 s | 120 s | cpu | d |" in table
 
 
+def test_a_recipes_variants_get_one_row_each_in_their_order():
+    entry = {"metric": "acc", "value": 0.7, "target": 0.65, "better": "higher", "anchor": "a", "time_to_target_s": 1,
+             "total_s": 9, "machine": "cpu", "date": "d",
+             "variants": [{"name": "plain", "value": 0.55, "total_s": 100.4}, {"name": "+ BN", "value": 0.7,
+                                                                               "total_s": 120}]}
+    table = run.render({"regular": entry, "other": {**entry, "variants": None}})
+    rows = table[table.index("`regular`, each variant"):]
+    assert "| plain | 0.55 | 100 s |\n| + BN | 0.7 | 120 s |" in rows
+    assert "`other`, each variant" not in table
+
+
 @pytest.mark.parametrize("final, status", [(1.4, 0), (1.6, 1)])
 def test_a_lower_is_better_recipe_runs_end_to_end(tmp_path, monkeypatch, final, status):
     recipe = types.ModuleType("benchmarks.recipes.toy_loss")

@@ -5,13 +5,14 @@ from .vision import (CIFAR10_CLASSES, CIFAR10_MEAN, CIFAR10_STD, MNIST_MEAN, MNI
                      cifar10, load_cifar10, load_mnist, mnist, subset)
 from .text import (TextSplit, load_ag_news, load_mr, load_sst2, load_tinyshakespeare,
                    load_trec)
+from .augment import AugmentedImages, cifar10_augmented
 from .tabular import load_digits, load_iris, load_sunspots
 from .report import data_report
 
 __all__ = [
     "DataNotFoundError", "Resource", "cache_dir", "fetch", "locate", "mirror_dirs", "offline",
     "CIFAR10_CLASSES", "CIFAR10_MEAN", "CIFAR10_STD", "MNIST_MEAN", "MNIST_STD",
-    "cifar10", "load_cifar10", "load_mnist", "mnist", "subset",
+    "cifar10", "load_cifar10", "load_mnist", "mnist", "subset", "AugmentedImages", "cifar10_augmented",
     "TextSplit", "load_ag_news", "load_mr", "load_sst2", "load_tinyshakespeare", "load_trec",
     "load_digits", "load_iris", "load_sunspots", "data_report",
 ]
