@@ -95,3 +95,22 @@ def test_every_assignment_is_released_and_solved():
         if src.is_dir():
             assert (ROOT / "release" / src.name / f"{src.name}.ipynb").exists(), f"release/{src.name} missing"
             assert (ROOT / "solutions" / src.name / f"{src.name}.ipynb").exists(), f"solutions/{src.name} missing"
+
+
+def test_the_course_never_imports_the_grading_tools():
+    """COURSE.md section 8: the house has floors; chapters and the package's course modules stand
+    without dlcourse.grading (instructors' tools, which may change without touching a chapter)."""
+    import ast
+
+    offenders = []
+    for path in [*(ROOT / "dlcourse").rglob("*.py"), *(ROOT / "notebooks").rglob("*.py")]:
+        if "grading" in path.relative_to(ROOT).parts[:2]:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [f"{node.module}.{a.name}" if node.module else a.name for a in node.names] \
+                if isinstance(node, ast.ImportFrom) else []
+            if any("grading" in n.split(".") for n in names) or \
+                    (isinstance(node, ast.ImportFrom) and node.module and "grading" in node.module.split(".")):
+                offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert not offenders, f"course code imports dlcourse.grading: {offenders}"

@@ -214,6 +214,17 @@ def _kill_leftovers(marker: str) -> int:
     return killed
 
 
+def _threads() -> int:
+    """This process's threads, native ones included (torch's OpenMP pool is invisible to threading)."""
+    try:
+        return len(os.listdir("/proc/self/task"))
+    except OSError:
+        return 10**6  # unknown: assume busy
+
+
+_THREADS_AT_IMPORT = _threads()
+
+
 def _user_tasks() -> int:
     """Processes and threads this user runs now (what RLIMIT_NPROC counts)."""
     uid, n = os.getuid(), 0
@@ -362,10 +373,11 @@ def grade_assignment(course: Path, aid: str, students: list[str] | None = None, 
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
     results, started = {}, time.time()
-    # forkserver, not fork: torch's OpenMP threads in this process would deadlock a forked worker
-    # (seen). Each worker starts its zygote at once, so they warm up together.
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("forkserver"),
-                             initializer=worker_init) as pool:
+    # Fork the workers (cheap: this process has imported everything) unless torch has started its
+    # OpenMP threads here since import (a test run in this process): a worker forked then can
+    # deadlock (seen), so then forkserver. Each worker starts its zygote at once.
+    context = multiprocessing.get_context("fork" if _threads() <= _THREADS_AT_IMPORT else "forkserver")
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=worker_init) as pool:
         futures = {pool.submit(evaluate, course, aid, s, limits, show_hidden): s for s in students}
         for future in as_completed(futures):
             student = futures[future]
