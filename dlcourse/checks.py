@@ -6,14 +6,16 @@ and a hint. On success it prints the measured error next to the tolerance that a
 the way CS231n's checks do. ``check_like_torch`` is the one way to prove a from-scratch
 function equal to PyTorch's: outputs and every input's gradient.
 
-Each check sets ``__tracebackhide__``: IPython and pytest then leave its frames out of a
-failing cell's traceback, so the student sees their own line and the message, not ours.
+Each check sets ``__tracebackhide__`` (pytest leaves its frames out of a failure), and
+``CheckError`` renders itself in IPython without them: a failing cell shows the student's own
+line and the message, not ours.
 """
 from __future__ import annotations
 
 import contextlib
 import importlib
 import inspect
+import os
 from typing import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
@@ -26,6 +28,29 @@ __all__ = ["CheckError", "check_shape", "check_dtype", "check_close", "numerical
 
 class CheckError(AssertionError):
     """A self-check failed; the message says what to change."""
+
+    def _render_traceback_(self) -> list[str]:
+        """What IPython shows for this error: the student's own frames, then the message.
+
+        ``__tracebackhide__`` is not enough there: IPython always prints the innermost frame,
+        and that is ours (the ``raise``), ~10 lines of checks.py before the one useful line.
+        So the frames inside ``dlcourse`` are unlinked and IPython formats the rest.
+        """
+        from IPython import get_ipython
+
+        kept, tb = [], self.__traceback__
+        while tb is not None:
+            if not tb.tb_frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+                kept.append(tb)
+            tb = tb.tb_next
+        for outer, inner in zip(kept, kept[1:] + [None]):
+            outer.tb_next = inner
+        # tb_offset=1: the first frame is IPython's run_code, which IPython hides too.
+        return get_ipython().InteractiveTB.structured_traceback(
+            type(self), self, kept[0] if kept else None, tb_offset=1)
+
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep       # .../dlcourse/
 
 
 def _fmt_shape(shape) -> str:

@@ -175,6 +175,19 @@ def test_check_frames_are_hidden_from_tracebacks():
     assert hidden[0] is False and all(hidden[1:]), hidden     # every frame inside dlcourse is hidden
 
 
+def test_ipython_shows_the_students_line_and_the_message_not_our_frames(capsys):
+    """IPython prints the innermost frame even when it is hidden; CheckError renders without ours."""
+    from IPython.core.interactiveshell import InteractiveShell
+    shell = InteractiveShell.instance(colors="nocolor")
+    shell.run_cell("import torch, dlcourse\n"
+                   "def mine(x):\n    return x + 1\n"
+                   "dlcourse.check_like_torch('f', mine, lambda x: x, torch.zeros(2), verbose=False)")
+    shown = capsys.readouterr().out
+    assert "checks.py" not in shown and "dlcourse.check_like_torch('f'" in shown, shown
+    assert shown.strip().splitlines()[-1].startswith("CheckError: f, output: values differ"), shown
+    assert len(shown.strip().splitlines()) <= 8, shown
+
+
 def test_check_like_torch_can_check_a_backward_pass_alone(capsys):
     z = torch.randn(7, generator=torch.Generator().manual_seed(4))
     check_like_torch("relu backward", None, lambda z: torch.relu(z), z, backward=lambda g, z: g * (z > 0))
