@@ -140,17 +140,17 @@ def _compare(name: str, got, expected, atol: float, rtol: float, hint: str | Non
 
 
 def check_close(name: str, got, expected, *, atol: float = 1e-5, rtol: float = 1e-5,
-                hint: str | None = None, verbose: bool = True) -> float:
-    """Fail unless ``got`` matches ``expected`` in shape and values; return the max abs error.
+                hint: str | None = None, verbose: bool = True) -> None:
+    """Fail unless ``got`` matches ``expected`` in shape and values.
 
     An entry passes when |got - expected| <= atol + rtol |expected|. The printed line shows
-    the largest error next to the tolerance that applied to that entry.
+    the largest error next to the tolerance that applied to that entry. Returns nothing, so
+    a notebook cell that ends with a check shows no stray ``Out[..]`` number.
     """
     __tracebackhide__ = True
     err, allowed = _compare(name, got, expected, atol, rtol, hint)
     if verbose:
         print(f"OK {name}: max abs error {err:.1e} (allowed there: {allowed:.1e})")
-    return err
 
 
 def _input_names(fn: Callable, n: int) -> list[str]:
@@ -299,12 +299,12 @@ def numerical_gradient(f: Callable[[torch.Tensor], torch.Tensor], x: torch.Tenso
 
 def grad_check(f: Callable[..., torch.Tensor], inputs: Sequence[torch.Tensor], *,
                analytic: Sequence[torch.Tensor] | None = None, eps: float = 1e-5,
-               tol: float = 1e-6, verbose: bool = True) -> float:
+               tol: float = 1e-6, verbose: bool = True) -> None:
     """Compare gradients of the scalar ``f(*inputs)`` with central differences.
 
     analytic: gradients to check (e.g. from a hand-written backward pass); by default the
-    ones autograd computes. Inputs are promoted to float64. Returns the max relative error,
-    which should be around 1e-8 or less for a correct gradient.
+    ones autograd computes. Inputs are promoted to float64. Prints the max relative error
+    (around 1e-8 or less for a correct gradient) and returns nothing.
     """
     __tracebackhide__ = True
     xs = [x.detach().double().requires_grad_(True) for x in inputs]
@@ -331,8 +331,7 @@ def grad_check(f: Callable[..., torch.Tensor], inputs: Sequence[torch.Tensor], *
                              f"numerical gradient (should be below {tol:.0e}); the backward pass is wrong "
                              "for this input.")
     if verbose:
-        print(f"OK gradient check: max relative error {worst:.1e} (should be below {tol:.0e})")
-    return worst
+        print(f"OK gradient check: max relative error {worst:.1e} (allowed: {tol:.0e})")
 
 
 # ----------------------------------------------------------------------------- rules
