@@ -8,10 +8,10 @@ solves XOR, which a single perceptron cannot.
 ``MLP`` is the module the notebooks train. ``ManualMLP`` holds the same weights as plain
 tensors and computes the gradient of the mean softmax cross-entropy with the matrix form
 of backpropagation (Rumelhart, Hinton & Williams 1986). For a batch X (N, d_0) with
-rows as samples:
+rows as samples, D layers and the loss L:
 
-    forward:   Z_l = A_(l-1) W_l^T + b_l,   A_l = act(Z_l),   A_0 = X,  logits = Z_L
-    output:    dZ_L = (softmax(Z_L) - onehot(y)) / N          (softmax + CE, averaged)
+    forward:   Z_l = A_(l-1) W_l^T + b_l,   A_l = act(Z_l),   A_0 = X,  logits = Z_D
+    output:    dZ_D = (softmax(Z_D) - onehot(y)) / N          (softmax + CE, averaged)
     layer l:   dW_l = dZ_l^T A_(l-1),   db_l = sum over rows of dZ_l
                dA_(l-1) = dZ_l W_l,     dZ_(l-1) = dA_(l-1) * act'(Z_(l-1))
 

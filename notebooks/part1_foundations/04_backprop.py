@@ -78,15 +78,17 @@ DEPTH = 10                          # layers of the deep net in the initialisati
 # ## 1. The forward pass, and what it must remember
 #
 # We use chapter 03's notation, with the examples of a batch as the rows of a matrix. For
-# an MLP with $L$ linear layers and activation $f$:
+# an MLP with $D$ linear layers (its depth) and activation $f$:
 #
 # $$ A_0 = X, \qquad Z_l = A_{l-1}W_l^\top + \mathbf{1}\mathbf{b}_l^\top, \qquad A_l = f(Z_l)
-#    \quad (l = 1, \dots, L-1), \qquad Z_L = \text{logits}, $$
+#    \quad (l = 1, \dots, D-1), \qquad Z_D = \text{logits}, $$
 #
 # with $X$ of shape $(N, d_0)$, $W_l$ of shape $(d_l, d_{l-1})$ (as in `nn.Linear`), and the
 # mean cross-entropy loss
 #
-# $$ L = -\frac{1}{N} \sum_{i=1}^{N} \log \operatorname{softmax}(Z_L)_{i, y_i} . $$
+# $$ L = -\frac{1}{N} \sum_{i=1}^{N} \log \operatorname{softmax}(Z_D)_{i, y_i} . $$
+#
+# One letter, one meaning: $L$ is always the loss, $D$ the number of layers, $l$ one layer.
 #
 # The backward pass will need, for every layer, its input $A_{l-1}$ (for $dW_l$) and its
 # pre-activation $Z_l$ (for $f'(Z_l)$). The forward pass stores them in a `cache`. The
@@ -152,7 +154,7 @@ print("logits", tuple(logits.shape), "| loss", round(loss.item(), 4))
 # fuse softmax and cross-entropy (`F.cross_entropy` takes logits). For the batch mean,
 # every row is divided by $N$:
 #
-# $$ \delta_L \equiv \frac{\partial L}{\partial Z_L} = \frac{P - Y}{N}, \qquad Y = \text{one-hot}(\mathbf{y}) . $$
+# $$ \delta_D \equiv \frac{\partial L}{\partial Z_D} = \frac{P - Y}{N}, \qquad Y = \text{one-hot}(\mathbf{y}) . $$
 
 # %%
 def softmax_cross_entropy_backward(logits, y):
@@ -241,8 +243,8 @@ for name, f in ACTIVATIONS.items():
 # %% [markdown]
 # ## 5. The whole backward pass
 #
-# Now chain the pieces from the top down. Start with $\delta_L = (P - Y)/N$; at each layer
-# $l$, from $L$ down to $1$:
+# Now chain the pieces from the top down. Start with $\delta_D = (P - Y)/N$; at each layer
+# $l$, from $D$ down to $1$:
 #
 # $$ dW_l = \delta_l^\top A_{l-1}, \qquad d\mathbf{b}_l = \textstyle\sum_i (\delta_l)_{i,:},
 #    \qquad \delta_{l-1} = (\delta_l W_l) \odot f'(Z_{l-1}) . $$
@@ -258,7 +260,7 @@ def backward(y, logits, cache, weights, act="relu"):
     df = DERIVATIVES[act]
     n_layers = len(weights)
     grads_W, grads_b = [None] * n_layers, [None] * n_layers
-    delta = softmax_cross_entropy_backward(logits, y)            # dL/dZ_L
+    delta = softmax_cross_entropy_backward(logits, y)            # dL/dZ_D
     for l in reversed(range(n_layers)):
         A_prev, _ = cache[l]
         dA_prev, grads_W[l], grads_b[l] = linear_backward(delta, A_prev, weights[l])
@@ -284,7 +286,7 @@ for l in range(len(weights)):
 
 # %%
 def mlp_loss(act):
-    """The loss as a function of all the parameters, W_1..W_L then b_1..b_L."""
+    """The loss as a function of all the parameters, W_1..W_D then b_1..b_D."""
     def loss(*params):
         n = len(params) // 2
         return cross_entropy(forward(X_small, list(params[:n]), list(params[n:]), act)[0], y_small)
@@ -499,7 +501,7 @@ for l in range(3):
 #
 # $$ \operatorname{Var}(z) = \sum_j \mathbb{E}[w_j^2]\,\mathbb{E}[a_j^2] = n_\text{in}\,\sigma_w^2\,\mathbb{E}[a^2] . $$
 #
-# Through $L$ layers these factors *multiply*. If $n_\text{in}\sigma_w^2\,\mathbb{E}[a^2]
+# Through $D$ layers these factors *multiply*. If $n_\text{in}\sigma_w^2\,\mathbb{E}[a^2]
 # / \operatorname{Var}(z_\text{prev})$ is $0.5$, after 10 layers the signal is $0.5^{10}
 # \approx 10^{-3}$ of its size; if it is $2$, it is $10^3$ times larger. We want it to be $1$.
 #
@@ -802,7 +804,7 @@ else:
 # - Backpropagation is the chain rule applied from the loss down, reusing the forward
 #   pass's cached inputs $A_{l-1}$ and pre-activations $Z_l$. Per layer:
 #   $dW_l = \delta_l^\top A_{l-1}$, $d\mathbf{b}_l = \sum_i (\delta_l)_i$,
-#   $\delta_{l-1} = (\delta_l W_l) \odot f'(Z_{l-1})$, starting from $\delta_L = (P - Y)/N$
+#   $\delta_{l-1} = (\delta_l W_l) \odot f'(Z_{l-1})$, starting from $\delta_D = (P - Y)/N$
 #   for softmax cross-entropy. Shapes check the algebra.
 # - It costs about as much as the forward pass, and our version equals `torch.autograd`,
 #   the reference `ManualMLP`, and a `torch.optim.SGD` training run step for step.
