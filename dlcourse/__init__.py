@@ -15,7 +15,7 @@ from .environment import env_report
 from .train import History, evaluate, fit, predict
 
 # Submodules load on first use (`dlcourse.models.MLP`), so `import dlcourse` stays quick.
-_SUBMODULES = {"activations", "autograd", "checks", "device", "environment", "exercises", "losses",
+_SUBMODULES = {"activations", "autograd", "checks", "device", "environment", "exercises", "layers", "losses",
                "models", "plot", "train", "weight_init", "widgets"}  # not grading: the course never imports it
 
 
