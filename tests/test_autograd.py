@@ -98,6 +98,27 @@ def test_node_used_twice_accumulates():
     assert b.grad == 6.0
 
 
+@pytest.mark.parametrize("op", ["tanh", "relu", "sigmoid", "exp", "log"])
+def test_every_unary_op_accumulates_into_an_input_used_elsewhere(op):
+    """Two op nodes and a product on one input: each backward must add to a.grad, not overwrite it.
+
+    With two nodes of the same op, an overwrite drops one of them whatever order backward
+    visits the graph in (a single node could run first and pass by luck).
+    """
+    a, t = Value(0.7), torch.tensor(0.7, dtype=torch.float64, requires_grad=True)
+    f = lambda x: getattr(x, op)() * 2 + getattr(x, op)() + x * 3          # noqa: E731
+    f(a).backward()
+    f(t).backward()
+    assert a.grad == pytest.approx(t.grad.item(), abs=1e-12)
+
+
+def test_relu_slope_at_exactly_zero_is_zero_like_torch():
+    a, t = Value(0.0), torch.tensor(0.0, dtype=torch.float64, requires_grad=True)
+    a.relu().backward()
+    t.relu().backward()
+    assert a.grad == t.grad.item() == 0.0
+
+
 def test_deep_chain_no_recursion_limit():
     x = Value(0.5)
     y = x

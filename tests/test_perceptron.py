@@ -124,6 +124,19 @@ def test_shuffle_is_seeded_and_still_converges():
     assert len(runs[0].history_) == len(m0) + 1
 
 
+def test_history_holds_the_weights_after_each_epoch():
+    """history_[k] is the model after k epochs: a fresh fit for k epochs must end there (copies, not one array)."""
+    X, y = blobs(seed=3)
+    full = Perceptron()
+    mistakes = full.fit(X, y, epochs=6)                 # 5 epochs: mistakes [8, 8, 6, 3, 0]
+    assert len(full.history_) == len(mistakes) + 1 and not full.history_[0][0].any()
+    for k in range(1, len(full.history_)):
+        part = Perceptron()
+        part.fit(X, y, epochs=k)
+        np.testing.assert_array_equal(full.history_[k][0], part.w)
+        assert full.history_[k][1] == part.b
+
+
 def test_bad_input_is_a_clear_error():
     with pytest.raises(ValueError, match="two classes"):
         Perceptron().fit(np.zeros((3, 2)), [0, 1, 2])
