@@ -112,6 +112,30 @@ def test_every_unary_op_accumulates_into_an_input_used_elsewhere(op):
     assert a.grad == pytest.approx(t.grad.item(), abs=1e-12)
 
 
+def test_relu_passes_small_positive_values_through():
+    a = Value(0.3)
+    out = a.relu()
+    out.backward()
+    assert (out.data, a.grad) == (0.3, 1.0)
+
+
+def test_a_shared_intermediate_node_passes_its_gradient_down_once():
+    a, b = Value(1.5), Value(-0.5)
+    ta, tb = (torch.tensor(v, dtype=torch.float64, requires_grad=True) for v in (1.5, -0.5))
+    for x, y in ((a, b), (ta, tb)):
+        t = x * y                                   # used twice below: visited once, backward once
+        (t + t * t).backward()
+    assert (a.grad, b.grad) == pytest.approx((ta.grad.item(), tb.grad.item()), abs=1e-12)
+
+
+def test_each_node_is_labelled_with_its_operation():
+    """draw_graph prints these labels: a node named after the wrong operation misleads the reader."""
+    a, b = Value(0.5), Value(2.0)
+    nodes = {"+": a + b, "*": a * b, "**3": a ** 3, "exp": a.exp(), "log": a.log(), "tanh": a.tanh(),
+             "relu": a.relu(), "sigmoid": a.sigmoid()}
+    assert {label: node._op for label, node in nodes.items()} == {label: label for label in nodes}
+
+
 def test_relu_slope_at_exactly_zero_is_zero_like_torch():
     a, t = Value(0.0), torch.tensor(0.0, dtype=torch.float64, requires_grad=True)
     a.relu().backward()
@@ -133,6 +157,10 @@ def test_errors_are_clear():
         Value(2.0) ** Value(3.0)
     with pytest.raises(ValueError, match="non-positive"):
         Value(-1.0).log()
+    with pytest.raises(ValueError, match=r"non-positive number \(0\); log is defined for x > 0"):
+        Value(0.0).log()
+    with pytest.raises(TypeError, match=r"got Value; for a Value exponent write \(k \* x.log\(\)\).exp\(\)"):
+        Value(2.0) ** Value(3.0)
 
 
 def test_trace_counts_nodes_and_edges():
