@@ -102,7 +102,8 @@ DEPTH = 10                          # layers of the deep net in the initialisati
 #   $\partial L/\partial$ each input, in the forward's order.
 #
 # The whole network is a piece too: `forward(X, weights, biases)` returns the logits and
-# the list of its layers' caches. The activations `relu`, `sigmoid`, `tanh`, `softmax`,
+# the list of its layers' caches, and `backward(dlogits, cache)` (section 5) returns the
+# gradients of the weights and biases. The activations `relu`, `sigmoid`, `tanh`, `softmax`,
 # `log_softmax` are the ones we built in chapter 03, imported from `dlcourse.activations`.
 
 # %%
