@@ -139,6 +139,24 @@ def test_activations_for_vanishing_gradient_plots():
     assert norms[0] < norms[-1]        # sigmoid: gradients shrink on the way back to the input
 
 
+def test_activations_skip_dropout_and_the_output_activation():
+    torch.manual_seed(0)
+    mlp = MLP([5, 7, 7, 3], "tanh", dropout=0.5, output_activation="softmax").eval()
+    acts, out = mlp.activations(torch.randn(4, 5), return_output=True)
+    assert len(acts) == 2 and all(post.shape == (4, 7) for _, post in acts)     # two hidden layers, no more
+    torch.testing.assert_close(out.sum(dim=1), torch.ones(4))                    # the output is the softmax's
+
+
+def test_from_linear_takes_a_list_of_layers_and_an_activation():
+    torch.manual_seed(0)
+    mlp = MLP(SIZES, "tanh")
+    x = torch.randn(3, SIZES[0])
+    from_list = ManualMLP.from_linear(linears(mlp), activation="tanh")
+    torch.testing.assert_close(from_list(x), ManualMLP.from_linear(mlp)(x), atol=0, rtol=0)
+    with pytest.raises(ValueError, match="pass an MLP, or nn.Linear layers plus activation="):
+        ManualMLP.from_linear(linears(mlp))
+
+
 def lin_out(lin, x):
     return x @ lin.weight.T + lin.bias
 
