@@ -157,6 +157,18 @@ def test_from_linear_takes_a_list_of_layers_and_an_activation():
         ManualMLP.from_linear(linears(mlp))
 
 
+def test_manual_normal_init_draws_from_n0_std():
+    m = ManualMLP([200, 300], init=None).init("normal", generator=torch.Generator().manual_seed(0), std=0.05)
+    expected = torch.empty(300, 200).normal_(0, 0.05, generator=torch.Generator().manual_seed(0))
+    torch.testing.assert_close(m.weights[0], expected, atol=0, rtol=0)
+
+
+def test_no_dropout_layers_without_dropout_and_step_needs_backward():
+    assert [type(m) for m in MLP([5, 7, 3]).net] == [nn.Linear, nn.ReLU, nn.Linear]
+    with pytest.raises(RuntimeError, match="call backward"):
+        ManualMLP([5, 3]).step(0.1)
+
+
 def lin_out(lin, x):
     return x @ lin.weight.T + lin.bias
 
