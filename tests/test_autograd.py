@@ -145,6 +145,13 @@ def test_each_node_is_labelled_with_its_operation():
     assert {label: node._op for label, node in nodes.items()} == {label: label for label in nodes}
 
 
+def test_binary_ops_accumulate_into_both_operands():
+    """Two + nodes and two * nodes on each side of a: an overwrite loses one, whatever the visiting order."""
+    a, b, c = Value(0.5), Value(2.0), Value(-1.0)
+    ((a + b) * 2 + (a + c) + (b + a) + (c + a) + (a * b) * 3 + a * c + b * a + c * a).backward()
+    assert a.grad == pytest.approx(2 + 1 + 1 + 1 + 3 * 2.0 - 1.0 + 2.0 - 1.0)
+
+
 def test_relu_slope_at_exactly_zero_is_zero_like_torch():
     a, t = Value(0.0), torch.tensor(0.0, dtype=torch.float64, requires_grad=True)
     a.relu().backward()
