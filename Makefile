@@ -17,11 +17,12 @@ endif
 # Jupyter refuses to run as root without this flag (containers, CI).
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: install lab test test-fast bench solutions release clean help
+.PHONY: install lab test test-fast bench mutation solutions release clean help
 help:
 	@echo "make lab    install into $(VENV) and open the course in JupyterLab"
 	@echo "make test   install into $(VENV) and run the whole test suite (notebooks in fast mode)"
 	@echo "make bench  run the full-mode benchmark recipes and update benchmarks/RESULTS.md"
+	@echo "make mutation  mutation-test the reference code (about 15 CPU minutes; see benchmarks/MUTATION.md)"
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -45,6 +46,17 @@ test: install
 
 bench: install
 	$(BIN)/python benchmarks/run.py $(RECIPES)
+
+# Mutation testing (not part of `make test`): mutmut plants one small bug at a time in the
+# reference code and reruns the tests that reach it; a mutant that no test notices is a gap.
+# Scope and tests: [tool.mutmut] in pyproject.toml. One process at low priority: it is long.
+# Kill rate and the justified survivors: benchmarks/MUTATION.md.
+mutation: install
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[mutation]'
+	rm -rf mutants
+	OMP_NUM_THREADS=1 MPLBACKEND=Agg DLCOURSE_FAST=1 $(if $(MIRROR),DLCOURSE_OFFLINE=1) DLCOURSE_CACHE=$${DLCOURSE_CACHE:-$(CURDIR)/.cache/dlcourse} \
+		nice -n 10 $(BIN)/mutmut run --max-children 1
+	$(BIN)/mutmut results
 
 # Regenerate build products from source/ (commit the results).
 release: install
