@@ -21,12 +21,14 @@ ifneq ($(MIRROR),)
 export DLCOURSE_DATA_MIRRORS ?= $(abspath $(MIRROR))
 endif
 
-.PHONY: install lab test test-fast test-hub hub-install hub bench solutions release clean help check-python
+.PHONY: install lab test test-fast test-hub hub-install hub bench mutation solutions release clean help check-python
 help:
 	@echo "make lab    install into $(VENV) and open the course in JupyterLab"
 	@echo "make test   install into $(VENV) and run the whole test suite (notebooks in fast mode)"
 	@echo "make bench  run the full-mode benchmark recipes and update benchmarks/RESULTS.md"
 	@echo "make hub    run the course's JupyterHub for a class (as root; README: A class on JupyterHub)"
+
+	@echo "make mutation  mutation-test the reference code (about 15 CPU minutes; see benchmarks/MUTATION.md)"
 
 # One sentence, before anything is created or downloaded, when $(PYTHON) is not a supported Python.
 CHECK_PYTHON = $(PYTHON) $(PY_OK) 2>/dev/null || { echo "dlcourse needs Python $(PY_LIST), and $(PYTHON) is\
@@ -79,6 +81,17 @@ test-hub: hub-install
 
 bench: install
 	$(BIN)/python benchmarks/run.py $(RECIPES)
+
+# Mutation testing (not part of `make test`): mutmut plants one small bug at a time in the
+# reference code and reruns the tests that reach it; a mutant that no test notices is a gap.
+# Scope and tests: [tool.mutmut] in pyproject.toml. One process at low priority: it is long.
+# Kill rate and the justified survivors: benchmarks/MUTATION.md.
+mutation: install
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[mutation]'
+	rm -rf mutants
+	OMP_NUM_THREADS=1 MPLBACKEND=Agg DLCOURSE_FAST=1 $(if $(MIRROR),DLCOURSE_OFFLINE=1) DLCOURSE_CACHE=$${DLCOURSE_CACHE:-$(CURDIR)/.cache/dlcourse} \
+		nice -n 10 $(BIN)/mutmut run --max-children 1
+	$(BIN)/mutmut results
 
 # Regenerate build products from source/ (commit the results).
 release: install

@@ -15,7 +15,7 @@ from .device import (autocast_dtype, fast_mode, get_device, seed_everything, set
 # costs torch and no more: no matplotlib, no torchvision until a chapter asks for them.
 # Not grading: the course never imports it.
 _SUBMODULES = {"activations", "autograd", "checks", "checkpoint", "clipping", "data", "device", "environment",
-               "exercises", "losses", "lr_finder", "models", "normalization", "optim", "plot", "regularization",
+               "exercises", "layers", "losses", "lr_finder", "models", "normalization", "optim", "plot", "regularization",
                "schedules", "train", "weight_init", "widgets"}
 _FROM = {"fit": "train", "evaluate": "train", "predict": "train", "History": "train", "env_report": "environment"}
 

@@ -190,7 +190,7 @@ def trace(root: Value) -> tuple[set, set]:
     return nodes, edges
 
 
-def _layout(root: Value) -> dict:
+def _layout(root: Value) -> dict:  # pragma: no mutate block  (drawing: checked by eye and by layout tests, not per constant)
     """Column and row of every node: a layered drawing read left to right.
 
     Column = (longest path from the root) counted from the right, so every input sits
@@ -218,7 +218,7 @@ def _layout(root: Value) -> dict:
     return {n: (depth - dist[n], row[n]) for n in topo}
 
 
-def draw_graph(root: Value, ax=None, figsize=None):
+def draw_graph(root: Value, ax=None, figsize=None):  # pragma: no mutate block  (drawing, as _layout)
     """Draw the graph that produced ``root``; return the matplotlib Figure.
 
     Values are boxes (``label | data | grad``), operations are circles. Each value sits

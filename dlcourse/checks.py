@@ -6,14 +6,16 @@ and a hint. On success it prints the measured error next to the tolerance that a
 the way CS231n's checks do. ``check_like_torch`` is the one way to prove a from-scratch
 function equal to PyTorch's: outputs and every input's gradient.
 
-Each check sets ``__tracebackhide__``: IPython and pytest then leave its frames out of a
-failing cell's traceback, so the student sees their own line and the message, not ours.
+Each check sets ``__tracebackhide__`` (pytest leaves its frames out of a failure), and
+``CheckError`` renders itself in IPython without them: a failing cell shows the student's own
+line and the message, not ours.
 """
 from __future__ import annotations
 
 import contextlib
 import importlib
 import inspect
+import os
 from typing import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
@@ -26,6 +28,29 @@ __all__ = ["CheckError", "check_shape", "check_dtype", "check_close", "numerical
 
 class CheckError(AssertionError):
     """A self-check failed; the message says what to change."""
+
+    def _render_traceback_(self) -> list[str]:
+        """What IPython shows for this error: the student's own frames, then the message.
+
+        ``__tracebackhide__`` is not enough there: IPython always prints the innermost frame,
+        and that is ours (the ``raise``), ~10 lines of checks.py before the one useful line.
+        So the frames inside ``dlcourse`` are unlinked and IPython formats the rest.
+        """
+        from IPython import get_ipython
+
+        kept, tb = [], self.__traceback__
+        while tb is not None:
+            if not tb.tb_frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+                kept.append(tb)
+            tb = tb.tb_next
+        for outer, inner in zip(kept, kept[1:] + [None]):
+            outer.tb_next = inner
+        # tb_offset=1: the first frame is IPython's run_code, which IPython hides too.
+        return get_ipython().InteractiveTB.structured_traceback(
+            type(self), self, kept[0] if kept else None, tb_offset=1)
+
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep       # .../dlcourse/
 
 
 def _fmt_shape(shape) -> str:
@@ -115,17 +140,17 @@ def _compare(name: str, got, expected, atol: float, rtol: float, hint: str | Non
 
 
 def check_close(name: str, got, expected, *, atol: float = 1e-5, rtol: float = 1e-5,
-                hint: str | None = None, verbose: bool = True) -> float:
-    """Fail unless ``got`` matches ``expected`` in shape and values; return the max abs error.
+                hint: str | None = None, verbose: bool = True) -> None:
+    """Fail unless ``got`` matches ``expected`` in shape and values.
 
     An entry passes when |got - expected| <= atol + rtol |expected|. The printed line shows
-    the largest error next to the tolerance that applied to that entry.
+    the largest error next to the tolerance that applied to that entry. Returns nothing, so
+    a notebook cell that ends with a check shows no stray ``Out[..]`` number.
     """
     __tracebackhide__ = True
     err, allowed = _compare(name, got, expected, atol, rtol, hint)
     if verbose:
         print(f"OK {name}: max abs error {err:.1e} (allowed there: {allowed:.1e})")
-    return err
 
 
 def _input_names(fn: Callable, n: int) -> list[str]:
@@ -274,12 +299,12 @@ def numerical_gradient(f: Callable[[torch.Tensor], torch.Tensor], x: torch.Tenso
 
 def grad_check(f: Callable[..., torch.Tensor], inputs: Sequence[torch.Tensor], *,
                analytic: Sequence[torch.Tensor] | None = None, eps: float = 1e-5,
-               tol: float = 1e-6, verbose: bool = True) -> float:
+               tol: float = 1e-6, verbose: bool = True) -> None:
     """Compare gradients of the scalar ``f(*inputs)`` with central differences.
 
     analytic: gradients to check (e.g. from a hand-written backward pass); by default the
-    ones autograd computes. Inputs are promoted to float64. Returns the max relative error,
-    which should be around 1e-8 or less for a correct gradient.
+    ones autograd computes. Inputs are promoted to float64. Prints the max relative error
+    (around 1e-8 or less for a correct gradient) and returns nothing.
     """
     __tracebackhide__ = True
     xs = [x.detach().double().requires_grad_(True) for x in inputs]
@@ -306,8 +331,7 @@ def grad_check(f: Callable[..., torch.Tensor], inputs: Sequence[torch.Tensor], *
                              f"numerical gradient (should be below {tol:.0e}); the backward pass is wrong "
                              "for this input.")
     if verbose:
-        print(f"OK gradient check: max relative error {worst:.1e} (should be below {tol:.0e})")
-    return worst
+        print(f"OK gradient check: max relative error {worst:.1e} (allowed: {tol:.0e})")
 
 
 # ----------------------------------------------------------------------------- rules

@@ -8,6 +8,7 @@ from typing import Callable, Mapping, Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
+from matplotlib.ticker import MaxNLocator
 
 __all__ = ["plot_history", "show_images", "confusion_matrix", "plot_confusion_matrix",
            "plot_decision_boundary", "LivePlot", "in_notebook"]
@@ -49,6 +50,8 @@ def plot_history(history: Mapping[str, Sequence[float]], axes=None, title: str |
             axes[1].plot(range(1, len(values) + 1), values, marker="o", ms=3, label=name)
         axes[1].set(xlabel="epoch", ylabel="metric")
         axes[1].legend()
+    for ax in axes[:2 if others else 1]:
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))    # epochs are whole: no tick at 1.5
     if title:
         axes[0].figure.suptitle(title)
     axes[0].figure.tight_layout()

@@ -25,7 +25,7 @@ from torch.optim.lr_scheduler import ReduceLROnPlateau
 from tqdm.auto import tqdm
 
 from .checkpoint import load_checkpoint, save_checkpoint
-from .device import autocast, autocast_dtype, get_device, needs_grad_scaler
+from .device import CPU_BF16_MIN_PARAMS, autocast, autocast_dtype, get_device, needs_grad_scaler
 from .plot import LivePlot, plot_history
 
 __all__ = ["History", "fit", "evaluate", "predict", "accuracy"]
@@ -64,12 +64,6 @@ def accuracy(logits: torch.Tensor, targets: torch.Tensor) -> float:
 
 
 METRICS: dict[str, Callable[[torch.Tensor, torch.Tensor], float]] = {"accuracy": accuracy}
-
-
-# On a CPU with native bf16, autocast made convolutional nets ~3x faster and an 800-800 MLP
-# ~1.7x faster, but a 64-256-128-10 digits MLP 4x *slower*: below about a million weights the
-# casts cost more than the matrix products save. "auto" therefore skips it for such models.
-CPU_BF16_MIN_PARAMS = 1_000_000
 
 
 def _benefits_from_cpu_bf16(model: nn.Module | None) -> bool:

@@ -43,9 +43,10 @@ def test_fp64_values_and_gradients_match_torch(name):
 @pytest.mark.parametrize("ours, ref", [
     (lambda x: A.leaky_relu(x, 0.2), lambda x: F.leaky_relu(x, 0.2)),
     (lambda x: A.elu(x, alpha=0.5), lambda x: F.elu(x, alpha=0.5)),
+    (lambda x: A.elu(x, alpha=1.7), lambda x: F.elu(x, alpha=1.7)),    # two alphas: neither 1 nor one lucky value
     (lambda x: A.gelu(x, approximate="none"), lambda x: F.gelu(x, approximate="none")),
     (lambda x: A.gelu(x, approximate="tanh"), lambda x: F.gelu(x, approximate="tanh")),
-], ids=["leaky_relu_0.2", "elu_0.5", "gelu_none", "gelu_tanh"])
+], ids=["leaky_relu_0.2", "elu_0.5", "elu_1.7", "gelu_none", "gelu_tanh"])
 def test_parameters_are_honoured(ours, ref):
     check_like_torch("activation", ours, ref, _inputs(torch.float64), atol=1e-12, rtol=1e-10, verbose=False)
 

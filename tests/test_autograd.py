@@ -98,6 +98,67 @@ def test_node_used_twice_accumulates():
     assert b.grad == 6.0
 
 
+@pytest.mark.parametrize("op", ["tanh", "relu", "sigmoid", "exp", "log"])
+def test_every_unary_op_accumulates_into_an_input_used_elsewhere(op):
+    """Two op nodes and a product on one input: each backward must add to a.grad, not overwrite it.
+
+    With two nodes of the same op, an overwrite drops one of them whatever order backward
+    visits the graph in (a single node could run first and pass by luck).
+    """
+    a, t = Value(0.7), torch.tensor(0.7, dtype=torch.float64, requires_grad=True)
+    f = lambda x: getattr(x, op)() * 2 + getattr(x, op)() + x * 3          # noqa: E731
+    f(a).backward()
+    f(t).backward()
+    assert a.grad == pytest.approx(t.grad.item(), abs=1e-12)
+
+
+def test_relu_passes_small_positive_values_through():
+    a = Value(0.3)
+    out = a.relu()
+    out.backward()
+    assert (out.data, a.grad) == (0.3, 1.0)
+
+
+def test_a_shared_intermediate_node_passes_its_gradient_down_once():
+    ta, tb = (torch.tensor(v, dtype=torch.float64, requires_grad=True) for v in (1.5, -0.5))
+    t = ta * tb
+    (t + t * t).backward()
+    # The graph walk meets t twice only when it happens to expand t * t first, which depends
+    # on the order of a set of nodes: 20 fresh graphs make sure both orders are walked.
+    for _ in range(20):
+        a, b = Value(1.5), Value(-0.5)
+        t = a * b                                   # used twice below: visited once, backward once
+        (t + t * t).backward()
+        assert (a.grad, b.grad) == pytest.approx((ta.grad.item(), tb.grad.item()), abs=1e-12)
+
+
+def test_reflected_operators():
+    a = Value(3.0)
+    assert [(2 + a).data, (2 - a).data, (2 * a).data, (6 / a).data, (-a).data] == [5.0, -1.0, 6.0, 2.0, -3.0]
+
+
+def test_each_node_is_labelled_with_its_operation():
+    """draw_graph prints these labels: a node named after the wrong operation misleads the reader."""
+    a, b = Value(0.5), Value(2.0)
+    nodes = {"+": a + b, "*": a * b, "**3": a ** 3, "exp": a.exp(), "log": a.log(), "tanh": a.tanh(),
+             "relu": a.relu(), "sigmoid": a.sigmoid()}
+    assert {label: node._op for label, node in nodes.items()} == {label: label for label in nodes}
+
+
+def test_binary_ops_accumulate_into_both_operands():
+    """Two + nodes and two * nodes on each side of a: an overwrite loses one, whatever the visiting order."""
+    a, b, c = Value(0.5), Value(2.0), Value(-1.0)
+    ((a + b) * 2 + (a + c) + (b + a) + (c + a) + (a * b) * 3 + a * c + b * a + c * a).backward()
+    assert a.grad == pytest.approx(2 + 1 + 1 + 1 + 3 * 2.0 - 1.0 + 2.0 - 1.0)
+
+
+def test_relu_slope_at_exactly_zero_is_zero_like_torch():
+    a, t = Value(0.0), torch.tensor(0.0, dtype=torch.float64, requires_grad=True)
+    a.relu().backward()
+    t.relu().backward()
+    assert a.grad == t.grad.item() == 0.0
+
+
 def test_deep_chain_no_recursion_limit():
     x = Value(0.5)
     y = x
@@ -112,6 +173,10 @@ def test_errors_are_clear():
         Value(2.0) ** Value(3.0)
     with pytest.raises(ValueError, match="non-positive"):
         Value(-1.0).log()
+    with pytest.raises(ValueError, match=r"non-positive number \(0\); log is defined for x > 0"):
+        Value(0.0).log()
+    with pytest.raises(TypeError, match=r"got Value; for a Value exponent write \(k \* x.log\(\)\).exp\(\)"):
+        Value(2.0) ** Value(3.0)
 
 
 def test_trace_counts_nodes_and_edges():

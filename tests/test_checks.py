@@ -20,8 +20,8 @@ def test_check_shape_names_expected_and_actual():
 
 def test_check_close_reports_error_location_and_passes_within_tolerance(capsys):
     ref = torch.arange(6.0).reshape(2, 3)
-    assert check_close("y", ref + 1e-7, ref) < 1e-6
-    assert "max abs error" in capsys.readouterr().out
+    assert check_close("y", ref + 1e-7, ref) is None          # nothing to echo in a notebook cell
+    assert "OK y: max abs error 1.2e-07 (allowed there: 2.0e-05)" in capsys.readouterr().out
     bad = ref.clone()
     bad[1, 2] = 100.0
     with pytest.raises(CheckError, match=r"index \(1, 2\): got 100, expected 5"):
@@ -53,14 +53,15 @@ def test_numerical_gradient_matches_the_analytic_one():
     torch.testing.assert_close(num, 3 * x ** 2, rtol=1e-6, atol=1e-8)
 
 
-def test_grad_check_accepts_autograd_and_catches_a_wrong_backward():
+def test_grad_check_accepts_autograd_and_catches_a_wrong_backward(capsys):
     g = torch.Generator().manual_seed(0)
     w, x = torch.randn(3, 4, generator=g), torch.randn(5, 4, generator=g)
     f = lambda w, x: torch.tanh(x @ w.T).sum()
-    assert grad_check(f, [w, x]) < 1e-6
+    assert grad_check(f, [w, x]) is None
+    assert "OK gradient check: max relative error" in capsys.readouterr().out
     y = torch.tanh(x.double() @ w.double().T)
     right = ((1 - y ** 2).T @ x.double(), (1 - y ** 2) @ w.double())
-    assert grad_check(f, [w, x], analytic=right) < 1e-6
+    grad_check(f, [w, x], analytic=right, tol=1e-6)                 # raises if not
     wrong = ((1 - y).T @ x.double(), (1 - y ** 2) @ w.double())  # a classic bug: forgot the square
     with pytest.raises(CheckError, match="input 0: relative error"):
         grad_check(f, [w, x], analytic=wrong)
@@ -173,6 +174,19 @@ def test_check_frames_are_hidden_from_tracebacks():
             hidden.append(tb.tb_frame.f_locals.get("__tracebackhide__", False))
             tb = tb.tb_next
     assert hidden[0] is False and all(hidden[1:]), hidden     # every frame inside dlcourse is hidden
+
+
+def test_ipython_shows_the_students_line_and_the_message_not_our_frames(capsys):
+    """IPython prints the innermost frame even when it is hidden; CheckError renders without ours."""
+    from IPython.core.interactiveshell import InteractiveShell
+    shell = InteractiveShell.instance(colors="nocolor")
+    shell.run_cell("import torch, dlcourse\n"
+                   "def mine(x):\n    return x + 1\n"
+                   "dlcourse.check_like_torch('f', mine, lambda x: x, torch.zeros(2), verbose=False)")
+    shown = capsys.readouterr().out
+    assert "checks.py" not in shown and "dlcourse.check_like_torch('f'" in shown, shown
+    assert shown.strip().splitlines()[-1].startswith("CheckError: f, output: values differ"), shown
+    assert len(shown.strip().splitlines()) <= 8, shown
 
 
 def test_check_like_torch_can_check_a_backward_pass_alone(capsys):

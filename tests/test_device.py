@@ -90,3 +90,18 @@ def test_setup_takes_its_thread_count_from_the_environment(monkeypatch):
     finally:
         torch.set_num_threads(before)
         torch.set_flush_denormal(False)
+
+
+def test_setup_says_where_mixed_precision_applies(monkeypatch, capsys):
+    """The line a chapter prints must agree with what dlcourse.fit does: a student's own code never autocasts."""
+    from dlcourse import train
+    from dlcourse.models import MLP
+    monkeypatch.setattr(dev, "cpu_has_fast_bf16", lambda: True)
+    dlcourse.setup(prefer="cpu", deterministic=False)
+    note = capsys.readouterr().out.splitlines()[-1]
+    assert note == "precision: float32, except inside dlcourse.fit, which autocasts to bfloat16 " \
+                   "for convolutional nets and models of 1M+ weights", note
+    assert train._resolve_amp("auto", torch.device("cpu"), MLP([64, 256, 128, 10])) is None
+    assert train._resolve_amp("auto", torch.device("cpu"), MLP([1000, 1000, 10])) == torch.bfloat16
+    monkeypatch.setattr(dev, "cpu_has_fast_bf16", lambda: False)
+    assert dev.precision_note("cpu") == "precision: float32 everywhere (no mixed precision on this device)"

@@ -100,6 +100,18 @@ def test_bce_gradient_at_zero_is_half_minus_target():
                                               reduction="none").tolist() == [1000.0, 1000.0]
 
 
+def test_triplet_margin_defaults_are_torchs():
+    g = torch.Generator().manual_seed(0)
+    anchor, positive, negative = (torch.randn(6, 5, generator=g) for _ in range(3))
+    torch.testing.assert_close(L.triplet_margin_loss(anchor, positive, negative),
+                               F.triplet_margin_loss(anchor, positive, negative))   # margin 1, p 2, no swap
+
+
+def test_huber_default_delta_is_torchs():
+    pred, target = torch.tensor([0.0, 0.5, 1.5, -3.0]), torch.zeros(4)    # |d| on both sides of 1 and of 2
+    torch.testing.assert_close(L.huber_loss(pred, target), F.huber_loss(pred, target), atol=0, rtol=0)
+
+
 @pytest.mark.parametrize("seed", SEEDS)
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 @pytest.mark.parametrize("delta", [1.0, 0.3, 2.5])

@@ -83,7 +83,7 @@ def test_gradient_check(activation):
         return m.loss(x, y)
 
     params = model.weights + model.biases
-    assert grad_check(f, params, analytic=grads_w + grads_b, verbose=False) < 1e-6   # raises if not
+    grad_check(f, params, analytic=grads_w + grads_b, verbose=False, tol=1e-6)   # raises if not
     # ... and the check does catch a gradient that is off by 1%.
     with pytest.raises(CheckError):
         grad_check(f, params, analytic=[g * 1.01 for g in grads_w + grads_b], verbose=False)
@@ -137,6 +137,36 @@ def test_activations_for_vanishing_gradient_plots():
     norms = [post.grad.norm().item() for _, post in acts]
     assert all(n > 0 for n in norms)
     assert norms[0] < norms[-1]        # sigmoid: gradients shrink on the way back to the input
+
+
+def test_activations_skip_dropout_and_the_output_activation():
+    torch.manual_seed(0)
+    mlp = MLP([5, 7, 7, 3], "tanh", dropout=0.5, output_activation="softmax").eval()
+    acts, out = mlp.activations(torch.randn(4, 5), return_output=True)
+    assert len(acts) == 2 and all(post.shape == (4, 7) for _, post in acts)     # two hidden layers, no more
+    torch.testing.assert_close(out.sum(dim=1), torch.ones(4))                    # the output is the softmax's
+
+
+def test_from_linear_takes_a_list_of_layers_and_an_activation():
+    torch.manual_seed(0)
+    mlp = MLP(SIZES, "tanh")
+    x = torch.randn(3, SIZES[0])
+    from_list = ManualMLP.from_linear(linears(mlp), activation="tanh")
+    torch.testing.assert_close(from_list(x), ManualMLP.from_linear(mlp)(x), atol=0, rtol=0)
+    with pytest.raises(ValueError, match="pass an MLP, or nn.Linear layers plus activation="):
+        ManualMLP.from_linear(linears(mlp))
+
+
+def test_manual_normal_init_draws_from_n0_std():
+    m = ManualMLP([200, 300], init=None).init("normal", generator=torch.Generator().manual_seed(0), std=0.05)
+    expected = torch.empty(300, 200).normal_(0, 0.05, generator=torch.Generator().manual_seed(0))
+    torch.testing.assert_close(m.weights[0], expected, atol=0, rtol=0)
+
+
+def test_no_dropout_layers_without_dropout_and_step_needs_backward():
+    assert [type(m) for m in MLP([5, 7, 3]).net] == [nn.Linear, nn.ReLU, nn.Linear]
+    with pytest.raises(RuntimeError, match="call backward"):
+        ManualMLP([5, 3]).step(0.1)
 
 
 def lin_out(lin, x):

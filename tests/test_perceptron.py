@@ -122,6 +122,21 @@ def test_shuffle_is_seeded_and_still_converges():
     assert m0 == m1 and m0[-1] == 0
     np.testing.assert_array_equal(runs[0].w, runs[1].w)
     assert len(runs[0].history_) == len(m0) + 1
+    assert m0 != Perceptron().fit(X, y, epochs=50)            # shuffling changes the visiting order
+
+
+def test_history_holds_the_weights_after_each_epoch():
+    """history_[k] is the model after k epochs: a fresh fit for k epochs must end there (copies, not one array)."""
+    X, y = blobs(seed=3)
+    full = Perceptron()
+    mistakes = full.fit(X, y, epochs=6)
+    assert mistakes == [8, 8, 6, 3, 0]                      # one count per update (a regression pin)
+    assert len(full.history_) == len(mistakes) + 1 and not full.history_[0][0].any()
+    for k in range(1, len(full.history_)):
+        part = Perceptron()
+        part.fit(X, y, epochs=k)
+        np.testing.assert_array_equal(full.history_[k][0], part.w)
+        assert full.history_[k][1] == part.b
 
 
 def test_bad_input_is_a_clear_error():

@@ -38,6 +38,9 @@ def test_decision_boundary_and_history():
     h.log(train_loss=0.5, val_loss=0.7, val_accuracy=0.8)
     fig = plot.plot_history(h)
     assert len(fig.axes) == 2 and len(fig.axes[0].lines) == 2
+    for ax in fig.axes:                     # two epochs: ticks at whole epochs only, never 1.5
+        ticks = [t for t in ax.get_xticks() if ax.get_xlim()[0] <= t <= ax.get_xlim()[1]]
+        assert ticks and all(float(t).is_integer() for t in ticks), ticks
     h.log(lr=0.1, lr_g=0.1, lr_d=0.2)  # learning rates (one per optimizer of a GAN) are not metrics
     assert len(plot.plot_history(h).axes[1].lines) == 1
 

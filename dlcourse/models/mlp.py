@@ -8,10 +8,10 @@ solves XOR, which a single perceptron cannot.
 ``MLP`` is the module the notebooks train. ``ManualMLP`` holds the same weights as plain
 tensors and computes the gradient of the mean softmax cross-entropy with the matrix form
 of backpropagation (Rumelhart, Hinton & Williams 1986). For a batch X (N, d_0) with
-rows as samples:
+rows as samples, D layers and the loss L:
 
-    forward:   Z_l = A_(l-1) W_l^T + b_l,   A_l = act(Z_l),   A_0 = X,  logits = Z_L
-    output:    dZ_L = (softmax(Z_L) - onehot(y)) / N          (softmax + CE, averaged)
+    forward:   Z_l = A_(l-1) W_l^T + b_l,   A_l = act(Z_l),   A_0 = X,  logits = Z_D
+    output:    dZ_D = (softmax(Z_D) - onehot(y)) / N          (softmax + CE, averaged)
     layer l:   dW_l = dZ_l^T A_(l-1),   db_l = sum over rows of dZ_l
                dA_(l-1) = dZ_l W_l,     dZ_(l-1) = dA_(l-1) * act'(Z_(l-1))
 
@@ -25,7 +25,8 @@ import torch
 import torch.nn as nn
 
 from dlcourse import weight_init
-from dlcourse.activations import log_softmax, relu, sigmoid, softmax, tanh
+from dlcourse.layers import (DERIVATIVES, activation_backward, activation_forward, cross_entropy_backward,
+                             cross_entropy_forward, linear_backward, linear_forward)
 
 __all__ = ["MLP", "ManualMLP", "HIDDEN_ACTIVATIONS"]
 
@@ -106,27 +107,20 @@ class MLP(nn.Module):
         return (acts, h) if return_output else acts
 
 
-_DERIVATIVES = {
-    # act'(Z) written with A = act(Z), which the forward pass already computed.
-    "relu": lambda a: (a > 0).to(a.dtype),     # A > 0 exactly where Z > 0; slope 0 at 0, like torch
-    "sigmoid": lambda a: a * (1 - a),
-    "tanh": lambda a: 1 - a * a,
-}
-_FUNCTIONS = {"relu": relu, "sigmoid": sigmoid, "tanh": tanh}
-
-
 class ManualMLP:
     """An MLP with explicit ``weights`` (out, in) and ``biases`` (out,) and a hand-written backward.
 
     Usage: ``loss = m.loss(x, y); grads_w, grads_b = m.backward(y); m.step(lr)``.
     ``forward`` returns logits (no output activation); the loss is softmax cross-entropy.
+    Built from ``dlcourse.layers``: forward keeps each piece's cache, backward calls the
+    pieces' backward functions in reverse order.
     """
 
     def __init__(self, sizes: list[int], activation: str = "relu", *, init: str | None = "he",
                  generator: torch.Generator | None = None, dtype: torch.dtype = torch.float32,
                  device: torch.device | str | None = None):
-        if activation not in _FUNCTIONS:
-            raise ValueError(f"ManualMLP: activation must be one of {sorted(_FUNCTIONS)}, got {activation!r}.")
+        if activation not in DERIVATIVES:
+            raise ValueError(f"ManualMLP: activation must be one of {sorted(DERIVATIVES)}, got {activation!r}.")
         if len(sizes) < 2:
             raise ValueError(f"ManualMLP: sizes needs at least [in, out], got {sizes}.")
         self.sizes, self.activation = list(sizes), activation
@@ -184,15 +178,14 @@ class ManualMLP:
         return self.weights + self.biases
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Logits (N, n_classes); keeps every layer's input A_(l-1) for ``backward``."""
-        act = _FUNCTIONS[self.activation]
+        """Logits (N, n_classes); keeps every piece's cache for ``backward``."""
         a = _flatten(x, self.sizes[0], "ManualMLP").to(self.weights[0].dtype)
-        inputs = []                                   # A_0 ... A_(L-1)
+        caches = []                                   # per layer: (linear cache, activation cache)
         for l, (w, b) in enumerate(zip(self.weights, self.biases)):
-            inputs.append(a)
-            z = a @ w.T + b                           # all N samples at once
-            a = act(z) if l < len(self.weights) - 1 else z
-        self._cache = (inputs, a)
+            z, linear_cache = linear_forward(a, w, b)     # all N samples at once
+            a, act_cache = activation_forward(z, self.activation) if l < len(self.weights) - 1 else (z, None)
+            caches.append((linear_cache, act_cache))
+        self._cache = (caches, a)
         return a
 
     __call__ = forward
@@ -200,8 +193,7 @@ class ManualMLP:
     def loss(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """Mean softmax cross-entropy: -mean_i log softmax(logits_i)[y_i]. Runs forward."""
         logits = self.forward(x)
-        y = self._check_targets(y, logits)
-        return -log_softmax(logits, dim=1)[torch.arange(len(y), device=y.device), y].mean()
+        return cross_entropy_forward(logits, self._check_targets(y, logits))[0]
 
     def _check_targets(self, y: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
         if not isinstance(y, torch.Tensor) or y.dtype not in (torch.int64, torch.int32, torch.uint8):
@@ -217,22 +209,13 @@ class ManualMLP:
         """Gradients of the mean cross-entropy of the last ``forward`` w.r.t. every W_l and b_l."""
         if self._cache is None:
             raise RuntimeError("ManualMLP.backward: call forward(x) or loss(x, y) first.")
-        inputs, logits = self._cache
-        y = self._check_targets(y, logits)
-        n = logits.shape[0]
-        # d(mean CE)/d(logits): softmax minus one-hot, divided by N because of the mean.
-        dz = softmax(logits, dim=1)
-        dz[torch.arange(n, device=dz.device), y] -= 1
-        dz /= n
-        d_act = _DERIVATIVES[self.activation]
+        caches, logits = self._cache
+        dz = cross_entropy_backward(1.0, (logits, self._check_targets(y, logits)))    # dL/dZ_D
         grads_w, grads_b = [None] * len(self.weights), [None] * len(self.weights)
         for l in reversed(range(len(self.weights))):
-            grads_w[l] = dz.T @ inputs[l]             # (out, N) @ (N, in): sums over the batch
-            grads_b[l] = dz.sum(0)
-            if l > 0:
-                # Through W (dA = dZ W), then through the activation of layer l-1,
-                # whose output A_(l-1) is the input of layer l.
-                dz = (dz @ self.weights[l]) * d_act(inputs[l])
+            da, grads_w[l], grads_b[l] = linear_backward(dz, caches[l][0])
+            if l > 0:                                  # through the activation of layer l-1
+                dz = activation_backward(da, caches[l - 1][1])
         self.grads_w, self.grads_b = grads_w, grads_b
         return grads_w, grads_b
 

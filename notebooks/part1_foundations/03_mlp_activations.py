@@ -55,6 +55,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 import torch.nn.functional as F
+from matplotlib.ticker import MaxNLocator
 from sklearn.model_selection import train_test_split
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
@@ -129,9 +130,10 @@ dlcourse.check_close("two linear layers vs one collapsed layer", two_layers, one
 # perceptron** alternates the two:
 #
 # $$ \mathbf{a}_0 = \mathbf{x}, \qquad \mathbf{a}_l = f(W_l\mathbf{a}_{l-1} + \mathbf{b}_l)
-#    \ \ (l = 1, \dots, L-1), \qquad \text{logits} = W_L\mathbf{a}_{L-1} + \mathbf{b}_L . $$
+#    \ \ (l = 1, \dots, D-1), \qquad \text{logits} = W_D\mathbf{a}_{D-1} + \mathbf{b}_D , $$
 #
-# The last layer has no activation: its outputs, the *logits*, go into softmax and the
+# for a network of $D$ linear layers (its depth; the letter $L$ is kept for the loss). The
+# last layer has no activation: its outputs, the *logits*, go into softmax and the
 # cross-entropy loss (chapter 05). With one hidden layer wide enough, an MLP can approximate
 # any continuous function on a bounded region (Cybenko 1989; Hornik 1991). Which $f$ we pick
 # decides how easily it *learns*, and that is the subject of the next two sections.
@@ -694,6 +696,13 @@ history = dlcourse.fit(model, train_loader, optimizer, epochs=EPOCHS, val_loader
 print(f"after {EPOCHS} epochs: val accuracy {history.last('val_accuracy'):.1%}")
 
 # %% [markdown]
+# Why does the first epoch's training loss sit well above its validation loss? They are
+# measured differently. `train_loss` is the running average over the epoch's batches, each
+# scored by the model *as it was at that batch*, so the early, untrained batches pull it up;
+# `val_loss` is measured once, by the model at the end of the epoch. As the model changes
+# less from batch to batch the two become comparable; once the training loss falls below
+# the validation loss, the model fits its training digits better than new ones.
+#
 # **Test.** Only now do we touch the test set, once.
 
 # %%
@@ -850,6 +859,7 @@ for act, hist in race.items():
     ax.plot(range(1, len(hist["train_loss"]) + 1), hist["train_loss"], marker="o", ms=3, label=act)
 ax.axhline(math.log(10), color="gray", ls=":", label="chance: log 10")
 ax.set(xlabel="epoch", ylabel="training loss", title="10 hidden layers, plain SGD")
+ax.xaxis.set_major_locator(MaxNLocator(integer=True))      # whole epochs only
 ax.legend()
 plt.show()
 

@@ -58,6 +58,7 @@ import dlcourse
 from dlcourse import weight_init
 from dlcourse.activations import TORCH_ACTIVATIONS, log_softmax, relu, sigmoid, softmax, tanh
 from dlcourse.checks import max_relative_error, numerical_gradient
+from dlcourse.exercises import ch04_backprop as exercises
 from dlcourse.models import MLP, ManualMLP
 from dlcourse.plot import LivePlot
 from dlcourse.train import accuracy            # accuracy(logits, labels): the share of correct argmaxes
@@ -78,39 +79,63 @@ DEPTH = 10                          # layers of the deep net in the initialisati
 # ## 1. The forward pass, and what it must remember
 #
 # We use chapter 03's notation, with the examples of a batch as the rows of a matrix. For
-# an MLP with $L$ linear layers and activation $f$:
+# an MLP with $D$ linear layers (its depth) and activation $f$:
 #
 # $$ A_0 = X, \qquad Z_l = A_{l-1}W_l^\top + \mathbf{1}\mathbf{b}_l^\top, \qquad A_l = f(Z_l)
-#    \quad (l = 1, \dots, L-1), \qquad Z_L = \text{logits}, $$
+#    \quad (l = 1, \dots, D-1), \qquad Z_D = \text{logits}, $$
 #
 # with $X$ of shape $(N, d_0)$, $W_l$ of shape $(d_l, d_{l-1})$ (as in `nn.Linear`), and the
 # mean cross-entropy loss
 #
-# $$ L = -\frac{1}{N} \sum_{i=1}^{N} \log \operatorname{softmax}(Z_L)_{i, y_i} . $$
+# $$ L = -\frac{1}{N} \sum_{i=1}^{N} \log \operatorname{softmax}(Z_D)_{i, y_i} . $$
 #
-# The backward pass will need, for every layer, its input $A_{l-1}$ (for $dW_l$) and its
-# pre-activation $Z_l$ (for $f'(Z_l)$). The forward pass stores them in a `cache`. The
-# activations `relu`, `sigmoid`, `tanh`, `softmax`, `log_softmax` are the ones we built in
-# chapter 03, imported from `dlcourse.activations`.
+# One letter, one meaning: $L$ is always the loss, $D$ the number of layers, $l$ one layer.
+#
+# The backward pass will need, for every layer, its input $A_{l-1}$ and weights $W_l$ (for
+# $dW_l$ and $dA_{l-1}$) and its pre-activation $Z_l$ (for $f'(Z_l)$). So every piece of the
+# network follows one convention, the course's for any hand-written layer (`dlcourse.layers`
+# and later chapters use it too):
+#
+# - `<piece>_forward(inputs)` returns `(out, cache)`: the output, and what the backward
+#   pass of this piece will need;
+# - `<piece>_backward(dout, cache)` takes $\partial L/\partial\,\text{out}$ and returns
+#   $\partial L/\partial$ each input, in the forward's order.
+#
+# The whole network is a piece too: `forward(X, weights, biases)` returns the logits and
+# the list of its layers' caches, and `backward(dlogits, cache)` (section 5) returns the
+# gradients of the weights and biases. The activations `relu`, `sigmoid`, `tanh`, `softmax`,
+# `log_softmax` are the ones we built in chapter 03, imported from `dlcourse.activations`.
 
 # %%
 ACTIVATIONS = {"relu": relu, "sigmoid": sigmoid, "tanh": tanh}     # name -> function, as in dlcourse.activations
 
 
+def linear_forward(A, W, b):
+    """Z = A W^T + b, and the cache its backward pass needs: (A, W)."""
+    return A @ W.T + b, (A, W)
+
+
+def activation_forward(Z, act):
+    """A = f(Z), and the cache its backward pass needs: (Z, act)."""
+    return ACTIVATIONS[act](Z), (Z, act)
+
+
 def forward(X, weights, biases, act="relu"):
-    """Logits of the MLP, and the cache [(A_{l-1}, Z_l) for every layer] for backward."""
-    f = ACTIVATIONS[act]
+    """Logits of the MLP, and the cache [(linear cache, activation cache) for every layer]."""
     A, cache = X, []
     for l, (W, b) in enumerate(zip(weights, biases)):
-        Z = A @ W.T + b
-        cache.append((A, Z))
-        A = f(Z) if l < len(weights) - 1 else Z     # no activation after the last layer
+        Z, linear_cache = linear_forward(A, W, b)
+        if l < len(weights) - 1:
+            A, act_cache = activation_forward(Z, act)
+        else:
+            A, act_cache = Z, None                      # no activation after the last layer
+        cache.append((linear_cache, act_cache))
     return A, cache
 
 
-def cross_entropy(logits, y):
-    """Mean of -log softmax(logits)[i, y_i]."""
-    return -log_softmax(logits)[torch.arange(len(y)), y].mean()
+def cross_entropy_forward(logits, y):
+    """Mean of -log softmax(logits)[i, y_i], and the cache: (logits, y)."""
+    return -log_softmax(logits)[torch.arange(len(y)), y].mean(), (logits, y)
 
 
 # %% [markdown]
@@ -128,7 +153,7 @@ X_small = torch.randn(8, SIZES[0], generator=g)
 y_small = torch.randint(0, SIZES[-1], (8,), generator=g)
 
 logits, cache = forward(X_small, weights, biases)
-loss = cross_entropy(logits, y_small)
+loss, _ = cross_entropy_forward(logits, y_small)
 loss.backward()                                     # autograd's answer, in .grad
 dlcourse.check_close("our cross-entropy vs F.cross_entropy", loss, F.cross_entropy(logits, y_small))
 print("logits", tuple(logits.shape), "| loss", round(loss.item(), 4))
@@ -152,18 +177,23 @@ print("logits", tuple(logits.shape), "| loss", round(loss.item(), 4))
 # fuse softmax and cross-entropy (`F.cross_entropy` takes logits). For the batch mean,
 # every row is divided by $N$:
 #
-# $$ \delta_L \equiv \frac{\partial L}{\partial Z_L} = \frac{P - Y}{N}, \qquad Y = \text{one-hot}(\mathbf{y}) . $$
+# $$ \delta_D \equiv \frac{\partial L}{\partial Z_D} = \frac{P - Y}{N}, \qquad Y = \text{one-hot}(\mathbf{y}) . $$
+#
+# In the convention, the loss is the top piece: its output is $L$ itself, so its `dout` is
+# $\partial L/\partial L = 1$ (the check below passes a random number instead, and the
+# gradient scales with it).
 
 # %%
-def softmax_cross_entropy_backward(logits, y):
-    """dL/dlogits for L = mean cross-entropy: (softmax(logits) - onehot(y)) / N."""
+def cross_entropy_backward(dloss, cache):
+    """dL/dlogits for L = mean cross-entropy: dloss * (softmax(logits) - onehot(y)) / N."""
+    logits, y = cache
     P = softmax(logits)
     Y = F.one_hot(y, num_classes=logits.shape[1]).to(logits.dtype)
-    return (P - Y) / len(y)
+    return dloss * (P - Y) / len(y)
 
 
-dlcourse.check_like_torch("cross-entropy", cross_entropy, F.cross_entropy, logits, y_small,
-                          backward=lambda g, logits, y: g * softmax_cross_entropy_backward(logits, y))
+dlcourse.check_like_torch("cross-entropy", lambda logits, y: cross_entropy_forward(logits, y)[0], F.cross_entropy,
+                          logits, y_small, backward=lambda g, logits, y: cross_entropy_backward(g, (logits, y)))
 
 # %% [markdown]
 # ## 3. A linear layer, backwards
@@ -192,8 +222,9 @@ dlcourse.check_like_torch("cross-entropy", cross_entropy, F.cross_entropy, logit
 #   itself a linear map, with the transposed weights.
 
 # %%
-def linear_backward(delta, A, W):
-    """Given delta = dL/dZ for Z = A W^T + b, return (dL/dA, dL/dW, dL/db)."""
+def linear_backward(delta, cache):
+    """Given delta = dL/dZ for Z = A W^T + b and the cache (A, W), return (dL/dA, dL/dW, dL/db)."""
+    A, W = cache
     dA = delta @ W                  # (N, out) @ (out, in) -> (N, in)
     dW = delta.T @ A                # (out, N) @ (N, in)   -> (out, in)
     db = delta.sum(dim=0)           # (out,)
@@ -203,7 +234,7 @@ def linear_backward(delta, A, W):
 # %% [markdown]
 # To test a piece in isolation, use a random *upstream gradient* $G$: for $L = \sum
 # G \odot Z$ we have $\partial L/\partial Z = G$ exactly, so autograd's gradients of this
-# $L$ are what `linear_backward(G, ...)` must return. That is what
+# $L$ are what `linear_backward(G, cache)` must return. That is what
 # `dlcourse.check_like_torch` does (chapter 03): it runs our layer and PyTorch's `F.linear`
 # on the same inputs, backpropagates the same random $G$ through both, and compares the
 # outputs, autograd's gradients and those of our hand-written backward pass, given as a
@@ -211,8 +242,8 @@ def linear_backward(delta, A, W):
 
 # %%
 A, W, b = torch.randn(6, 4), torch.randn(3, 4), torch.randn(3)
-dlcourse.check_like_torch("linear", lambda A, W, b: A @ W.T + b, F.linear, A, W, b,
-                          backward=lambda G, A, W, b: linear_backward(G, A, W))
+dlcourse.check_like_torch("linear", lambda A, W, b: linear_forward(A, W, b)[0], F.linear, A, W, b,
+                          backward=lambda G, A, W, b: linear_backward(G, linear_forward(A, W, b)[1]))
 
 # %% [markdown]
 # ## 4. An activation, backwards
@@ -233,16 +264,24 @@ DERIVATIVES = {
     "tanh": lambda z: 1 - tanh(z) ** 2,
 }
 
+
+
+def activation_backward(dA, cache):
+    """dL/dZ = dL/dA * f'(Z), from the cache (Z, act)."""
+    Z, act = cache
+    return dA * DERIVATIVES[act](Z)
+
+
 Z = torch.randn(6, 5)
-for name, f in ACTIVATIONS.items():
-    dlcourse.check_like_torch(name, f, TORCH_ACTIVATIONS[name], Z,
-                              backward=lambda dA, Z, name=name: dA * DERIVATIVES[name](Z))
+for name in ACTIVATIONS:
+    dlcourse.check_like_torch(name, lambda Z, name=name: activation_forward(Z, name)[0], TORCH_ACTIVATIONS[name], Z,
+                              backward=lambda dA, Z, name=name: activation_backward(dA, activation_forward(Z, name)[1]))
 
 # %% [markdown]
 # ## 5. The whole backward pass
 #
-# Now chain the pieces from the top down. Start with $\delta_L = (P - Y)/N$; at each layer
-# $l$, from $L$ down to $1$:
+# Now chain the pieces from the top down. Start with $\delta_D = (P - Y)/N$; at each layer
+# $l$, from $D$ down to $1$:
 #
 # $$ dW_l = \delta_l^\top A_{l-1}, \qquad d\mathbf{b}_l = \textstyle\sum_i (\delta_l)_{i,:},
 #    \qquad \delta_{l-1} = (\delta_l W_l) \odot f'(Z_{l-1}) . $$
@@ -253,19 +292,25 @@ for name, f in ACTIVATIONS.items():
 # backpropagation practical.
 
 # %%
-def backward(y, logits, cache, weights, act="relu"):
-    """Gradients of the mean cross-entropy w.r.t. every W_l and b_l, by hand."""
-    df = DERIVATIVES[act]
-    n_layers = len(weights)
+def backward(dlogits, cache):
+    """Given dlogits = dL/dZ_D and forward's cache, return dL/dW_l and dL/db_l for every layer."""
+    n_layers = len(cache)
     grads_W, grads_b = [None] * n_layers, [None] * n_layers
-    delta = softmax_cross_entropy_backward(logits, y)            # dL/dZ_L
+    delta = dlogits
     for l in reversed(range(n_layers)):
-        A_prev, _ = cache[l]
-        dA_prev, grads_W[l], grads_b[l] = linear_backward(delta, A_prev, weights[l])
+        linear_cache, _ = cache[l]
+        dA_prev, grads_W[l], grads_b[l] = linear_backward(delta, linear_cache)
         if l > 0:
-            Z_prev = cache[l - 1][1]
-            delta = dA_prev * df(Z_prev)                         # through the activation below
+            delta = activation_backward(dA_prev, cache[l - 1][1])    # through the activation below
     return grads_W, grads_b
+
+
+def loss_and_gradients(X, y, weights, biases, act="relu"):
+    """One forward and one backward pass: the loss, then the gradients of every W_l and b_l."""
+    logits, cache = forward(X, weights, biases, act)
+    loss, loss_cache = cross_entropy_forward(logits, y)
+    grads_W, grads_b = backward(cross_entropy_backward(1.0, loss_cache), cache)
+    return loss, grads_W, grads_b
 
 
 # %% [markdown]
@@ -273,8 +318,7 @@ def backward(y, logits, cache, weights, act="relu"):
 
 # %%
 with torch.no_grad():
-    logits, cache = forward(X_small, weights, biases)
-    grads_W, grads_b = backward(y_small, logits, cache, weights)
+    _, grads_W, grads_b = loss_and_gradients(X_small, y_small, weights, biases)
 for l in range(len(weights)):
     dlcourse.check_close(f"dW{l + 1}", grads_W[l], weights[l].grad)
     dlcourse.check_close(f"db{l + 1}", grads_b[l], biases[l].grad)
@@ -284,10 +328,10 @@ for l in range(len(weights)):
 
 # %%
 def mlp_loss(act):
-    """The loss as a function of all the parameters, W_1..W_L then b_1..b_L."""
+    """The loss as a function of all the parameters, W_1..W_D then b_1..b_D."""
     def loss(*params):
         n = len(params) // 2
-        return cross_entropy(forward(X_small, list(params[:n]), list(params[n:]), act)[0], y_small)
+        return cross_entropy_forward(forward(X_small, list(params[:n]), list(params[n:]), act)[0], y_small)[0]
     return loss
 
 
@@ -296,8 +340,9 @@ def hand_gradients(act):
     def grads(g, *params):
         n = len(params) // 2
         logits, cache = forward(X_small, list(params[:n]), list(params[n:]), act)
-        grads_W, grads_b = backward(y_small, logits, cache, list(params[:n]), act)
-        return [g * d for d in grads_W + grads_b]
+        _, loss_cache = cross_entropy_forward(logits, y_small)
+        grads_W, grads_b = backward(cross_entropy_backward(g, loss_cache), cache)
+        return grads_W + grads_b
     return grads
 
 
@@ -310,7 +355,8 @@ for act in ("sigmoid", "tanh"):
 # ## 6. Against the reference and PyTorch's MLP
 #
 # `dlcourse.models.ManualMLP` is the course's reference for this chapter: the same matrix
-# backward pass, in a class with `forward`, `loss`, `backward` and `step`. Three ways to
+# backward pass, in a class with `forward`, `loss`, `backward` and `step`, built from
+# `dlcourse.layers`, which holds the pieces of sections 1 to 4 in the same convention. Three ways to
 # get the gradients of one network, which must agree: our functions, the reference, and
 # autograd on the `nn.Module` version `dlcourse.models.MLP` (same weights, copied with
 # `ManualMLP.from_linear`).
@@ -325,10 +371,9 @@ our_b = [lin.bias.detach().clone() for lin in mlp.net if isinstance(lin, nn.Line
 F.cross_entropy(mlp(X_small), y_small).backward()                # 1. autograd
 ref_loss = manual.loss(X_small, y_small)                          # 2. the reference
 ref_W, ref_b = manual.backward(y_small)
-logits, cache = forward(X_small, our_W, our_b, "tanh")            # 3. ours
-grads_W, grads_b = backward(y_small, logits, cache, our_W, "tanh")
+our_loss, grads_W, grads_b = loss_and_gradients(X_small, y_small, our_W, our_b, "tanh")   # 3. ours
 
-dlcourse.check_close("loss: ours vs ManualMLP", cross_entropy(logits, y_small), ref_loss)
+dlcourse.check_close("loss: ours vs ManualMLP", our_loss, ref_loss)
 linears = [m for m in mlp.net if isinstance(m, nn.Linear)]
 for l, lin in enumerate(linears, start=1):
     dlcourse.check_close(f"dW{l}: ours vs ManualMLP", grads_W[l - 1], ref_W[l - 1], verbose=False)
@@ -368,14 +413,13 @@ def loss_wrt_w11(w, dtype):
     Ws = [W.detach().to(dtype).clone() for W in our_W]
     bs = [b.detach().to(dtype) for b in our_b]
     Ws[0][0, 0] = w
-    return cross_entropy(forward(X_small.to(dtype), Ws, bs, "tanh")[0], y_small).item()
+    return cross_entropy_forward(forward(X_small.to(dtype), Ws, bs, "tanh")[0], y_small)[0].item()
 
 
 w0 = our_W[0][0, 0].item()
 with torch.no_grad():                               # the exact value: our backward pass, in float64
     W64, b64, X64 = [W.double() for W in our_W], [b.double() for b in our_b], X_small.double()
-    logits64, cache64 = forward(X64, W64, b64, "tanh")
-    grads_W64, grads_b64 = backward(y_small, logits64, cache64, W64, "tanh")
+    _, grads_W64, grads_b64 = loss_and_gradients(X64, y_small, W64, b64, "tanh")
 exact = grads_W64[0][0, 0].item()
 epsilons = np.logspace(-12, 0, 49)
 errors = {"central, float64": [], "one-sided, float64": [], "central, float32": []}
@@ -423,7 +467,7 @@ plt.show()
 
 # %%
 def loss_of_W1(W1):
-    return cross_entropy(forward(X64, [W1] + W64[1:], b64, "tanh")[0], y_small)
+    return cross_entropy_forward(forward(X64, [W1] + W64[1:], b64, "tanh")[0], y_small)[0]
 
 
 numerical = numerical_gradient(loss_of_W1, W64[0], eps=1e-5)
@@ -439,38 +483,39 @@ print(f"dW1: {numerical.numel()} entries; relative error: median {rel.median():.
 # %%
 def loss_of_params(*params):
     Ws, bs = list(params[:3]), list(params[3:])
-    return cross_entropy(forward(X64, Ws, bs, "tanh")[0], y_small)
+    return cross_entropy_forward(forward(X64, Ws, bs, "tanh")[0], y_small)[0]
 
 
 dlcourse.grad_check(loss_of_params, W64 + b64, analytic=grads_W64 + grads_b64, eps=1e-5, tol=1e-6)
 
 # %% [markdown]
 # **A bug, caught.** Here is a classic one. For the sigmoid, $\sigma'(z) = a(1 - a)$ with
-# $a = \sigma(z)$, so it is tempting to reuse the cached activation. But our cache holds
-# $Z$, and a tired programmer passes the activation $A = \sigma(Z)$ to
-# `DERIVATIVES["sigmoid"]`, which applies $\sigma$ a second time: $\sigma'(\sigma(z))$
+# $a = \sigma(z)$, so it is tempting to reuse the activation. But `DERIVATIVES` takes $Z$,
+# and a tired programmer passes the activation $A_{l-1} = \sigma(Z_{l-1})$, which sits right
+# there in layer $l$'s linear cache, to `DERIVATIVES["sigmoid"]`, which applies $\sigma$ a second time: $\sigma'(\sigma(z))$
 # instead of $\sigma'(z)$. Nothing crashes, the shapes are right, and the "gradient" even
 # points roughly downhill, because $\sigma'$ is always positive. Only the gradient check
 # notices:
 
 # %%
-def buggy_backward(y, logits, cache, weights):
-    delta = softmax_cross_entropy_backward(logits, y)
-    grads_W, grads_b = [None] * len(weights), [None] * len(weights)
-    for l in reversed(range(len(weights))):
-        A_prev, _ = cache[l]
-        dA_prev, grads_W[l], grads_b[l] = linear_backward(delta, A_prev, weights[l])
+def buggy_backward(dlogits, cache):
+    delta = dlogits
+    grads_W, grads_b = [None] * len(cache), [None] * len(cache)
+    for l in reversed(range(len(cache))):
+        linear_cache, _ = cache[l]
+        dA_prev, grads_W[l], grads_b[l] = linear_backward(delta, linear_cache)
         if l > 0:
-            delta = dA_prev * DERIVATIVES["sigmoid"](cache[l][0])   # BUG: A_{l-1}, not Z_{l-1}
+            A_prev = linear_cache[0]
+            delta = dA_prev * DERIVATIVES["sigmoid"](A_prev)   # BUG: A_{l-1}, not Z_{l-1}
     return grads_W, grads_b
 
 
 logits64, cache64 = forward(X64, W64, b64, "sigmoid")
-bad_W, bad_b = buggy_backward(y_small, logits64, cache64, W64)
+bad_W, bad_b = buggy_backward(cross_entropy_backward(1.0, (logits64, y_small)), cache64)
 
 
 def sigmoid_loss(*params):
-    return cross_entropy(forward(X64, list(params[:3]), list(params[3:]), "sigmoid")[0], y_small)
+    return cross_entropy_forward(forward(X64, list(params[:3]), list(params[3:]), "sigmoid")[0], y_small)[0]
 
 
 try:
@@ -499,7 +544,7 @@ for l in range(3):
 #
 # $$ \operatorname{Var}(z) = \sum_j \mathbb{E}[w_j^2]\,\mathbb{E}[a_j^2] = n_\text{in}\,\sigma_w^2\,\mathbb{E}[a^2] . $$
 #
-# Through $L$ layers these factors *multiply*. If $n_\text{in}\sigma_w^2\,\mathbb{E}[a^2]
+# Through $D$ layers these factors *multiply*. If $n_\text{in}\sigma_w^2\,\mathbb{E}[a^2]
 # / \operatorname{Var}(z_\text{prev})$ is $0.5$, after 10 layers the signal is $0.5^{10}
 # \approx 10^{-3}$ of its size; if it is $2$, it is $10^3$ times larger. We want it to be $1$.
 #
@@ -580,8 +625,8 @@ def layer_statistics(act, init, depth=DEPTH, width=256, seed=0):
     X = torch.randn(512, 64, generator=g)
     y = torch.randint(0, 10, (512,), generator=g)
     logits, cache = forward(X, Ws, bs, act)
-    grads_W, _ = backward(y, logits, cache, Ws, act)
-    act_std = [ACTIVATIONS[act](Z).std().item() for _, Z in cache[:-1]]   # hidden layers
+    grads_W, _ = backward(cross_entropy_backward(1.0, (logits, y)), cache)
+    act_std = [A.std().item() for (A, _), _ in cache[1:]]     # hidden layers: the inputs of layers 2..D
     grad_std = [dW.std().item() for dW in grads_W[:-1]]
     return act_std, grad_std
 
@@ -631,9 +676,10 @@ plt.show()
 # %% [markdown]
 # ## 9. Training with our own gradients
 #
-# Time to use the backward pass for what it is for. We train the reference `ManualMLP`
-# (the class version of sections 1 to 5, no autograd anywhere) on chapter 03's digits,
-# with plain mini-batch SGD, $W \leftarrow W - \eta\,dW$. Same data split and scaling as
+# Time to use the backward pass for what it is for. We train a network with *this
+# chapter's* functions: `loss_and_gradients` (our `forward`, `cross_entropy_forward`,
+# `cross_entropy_backward` and `backward`, no autograd anywhere) and plain mini-batch SGD,
+# $W \leftarrow W - \eta\,dW$, on chapter 03's digits. Same data split and scaling as
 # chapter 03.
 
 # %%
@@ -652,119 +698,142 @@ def to_tensors(X, y):
 print(f"train {len(ytr)}, validation {len(yva)}, test {len(yte)}")
 
 # %% [markdown]
-# The model: 64 inputs, hidden layers of 256 and 128 ReLU units, 10 classes, with He
-# initialisation (`init="he"`), since the units are ReLUs.
+# The model: 64 inputs, hidden layers of 256 and 128 ReLU units, 10 classes, with our
+# `he_normal` initialisation from section 8 (the units are ReLUs) and zero biases.
 
 # %%
-net = ManualMLP([64, 256, 128, 10], activation="relu", init="he", generator=torch.Generator().manual_seed(0))
-print(f"{sum(p.numel() for p in net.parameters())} parameters; before training: "
-      f"loss {net.loss(Xva, yva).item():.3f}, val accuracy {accuracy(net(Xva), yva):.1%}")
+DIGIT_SIZES = [64, 256, 128, 10]
+init_gen = torch.Generator().manual_seed(0)
+Ws = [he_normal((n_out, n_in), init_gen) for n_in, n_out in zip(DIGIT_SIZES[:-1], DIGIT_SIZES[1:])]
+bs = [torch.zeros(n_out) for n_out in DIGIT_SIZES[1:]]
+
+
+def scores(X, y):
+    """(loss, accuracy) of the current Ws, bs on X, y."""
+    logits, _ = forward(X, Ws, bs)
+    return cross_entropy_forward(logits, y)[0].item(), accuracy(logits, y)
+
+
+val_loss, val_acc = scores(Xva, yva)
+print(f"{sum(p.numel() for p in Ws + bs)} parameters; before training: val loss {val_loss:.3f} "
+      f"(ln 10 = {math.log(10):.3f}), val accuracy {val_acc:.1%}, logits' std {forward(Xva, Ws, bs)[0].std():.2f}")
 
 # %% [markdown]
-# The training loop is all there is to it: shuffle, then for each mini-batch a forward
-# pass (`loss`), our backward pass, and an SGD step. `dlcourse`'s `History` and `LivePlot`
-# draw the same live loss plot as `dlcourse.fit`.
+# **Why not $\ln 10 \approx 2.30$?** That is the loss of a network that gives all ten
+# classes the same logit. He initialisation does not aim for that: it keeps the *variance*
+# of the pre-activations steady from layer to layer, and our standardised inputs have mean
+# square 1. The first layer's weights (variance $2/n_\text{in}$) make $\operatorname{Var}(Z_1)
+# \approx 2$; each later layer halves it through the ReLU and doubles it back with its own
+# weights. So the logits come out with variance about 2 (std about 1.4), differently for each
+# class and each digit. For logits drawn with variance $s^2$ the expected loss is a little
+# under $\ln 10 + s^2/2 \approx 3.3$ (from $\mathbb{E}[e^{z}] = e^{s^2/2}$ inside the
+# log-sum-exp): the network starts confidently wrong on many digits. That is harmless here,
+# since the first few SGD steps shrink the logits. To start at exactly $\ln 10$, scale the
+# last layer's weights down (or set them to zero): the hidden layers keep He's variance and
+# the logits start near 0.
+#
+# The training loop is all there is to it: shuffle, then for each mini-batch one forward
+# and one backward pass and an SGD step on every weight. `dlcourse`'s `History` and
+# `LivePlot` draw the same live loss plot as `dlcourse.fit`.
 
 # %%
-history, plot = dlcourse.History(), LivePlot("ManualMLP on digits, plain SGD")
+history, plot = dlcourse.History(), LivePlot("our forward/backward on digits, plain SGD")
 order = torch.Generator().manual_seed(0)
 for epoch in range(EPOCHS):
     total = 0.0
     for idx in torch.randperm(len(ytr), generator=order).split(BATCH_SIZE):
-        loss = net.loss(Xtr[idx], ytr[idx])      # forward, caching what backward needs
-        net.backward(ytr[idx])                   # our gradients, by hand
-        net.step(LR)                             # W <- W - lr * dW
+        loss, grads_W, grads_b = loss_and_gradients(Xtr[idx], ytr[idx], Ws, bs)
+        for p, grad in zip(Ws + bs, grads_W + grads_b):
+            p -= LR * grad                       # SGD, in place: W <- W - lr * dW
         total += loss.item() * len(idx)
-    history.log(train_loss=total / len(ytr), val_loss=net.loss(Xva, yva).item(),
-                train_accuracy=accuracy(net(Xtr), ytr), val_accuracy=accuracy(net(Xva), yva))
+    (val_loss, val_acc), (_, train_acc) = scores(Xva, yva), scores(Xtr, ytr)
+    history.log(train_loss=total / len(ytr), val_loss=val_loss, train_accuracy=train_acc, val_accuracy=val_acc)
     plot.update(history)
 figure = plot.close(history)
 print(f"after {EPOCHS} epochs: train loss {history.last('train_loss'):.4f}, "
       f"val accuracy {history.last('val_accuracy'):.1%}")
 
+# %% [markdown]
+# The first epoch's training loss sits well above its validation loss, and that is no
+# bug: `train_loss` is the average over the epoch's batches, each scored by the network *as
+# it was at that batch* (the first ones near 3.1, untrained), while `val_loss` is measured
+# once, by the network at the end of the epoch. From then on the network changes less within
+# an epoch and the two curves come together.
+
 # %%
-print(f"test accuracy of the hand-written MLP: {accuracy(net(Xte), yte):.1%} (test loss {net.loss(Xte, yte).item():.3f})")
+test_loss, test_acc = scores(Xte, yte)
+print(f"test accuracy of our hand-written MLP: {test_acc:.1%} (test loss {test_loss:.3f})")
 
 # %% [markdown]
 # About 97% on digits it has never seen, close to chapter 03's autograd-trained MLP
 # with Adam. Any remaining doubt that our gradients are autograd's? Train both for one
 # epoch from the same weights, on the same batches: `torch.optim.SGD` with autograd's
-# gradients on `MLP`, and `ManualMLP` with its own. The weights must still agree.
+# gradients on `MLP`, and our functions with ours. The weights must still agree.
 
 # %%
 torch.manual_seed(1)
-twin = MLP([64, 256, 128, 10], activation="relu")
-hand = ManualMLP.from_linear(twin)
+twin = MLP(DIGIT_SIZES, activation="relu")
+twin_linears = [m for m in twin.net if isinstance(m, nn.Linear)]
+Ws_ours = [lin.weight.detach().clone() for lin in twin_linears]
+bs_ours = [lin.bias.detach().clone() for lin in twin_linears]
 opt = torch.optim.SGD(twin.parameters(), lr=LR)
 for idx in torch.randperm(len(ytr), generator=torch.Generator().manual_seed(0)).split(BATCH_SIZE):
     opt.zero_grad()
     F.cross_entropy(twin(Xtr[idx]), ytr[idx]).backward()
     opt.step()
-    hand.loss(Xtr[idx], ytr[idx])
-    hand.backward(ytr[idx])
-    hand.step(LR)
-twin_linears = [m for m in twin.net if isinstance(m, nn.Linear)]
-for l, (lin, W_hand) in enumerate(zip(twin_linears, hand.weights), start=1):
-    dlcourse.check_close(f"W{l} after one epoch: autograd + torch.optim.SGD vs ManualMLP", W_hand, lin.weight)
+    _, grads_W, grads_b = loss_and_gradients(Xtr[idx], ytr[idx], Ws_ours, bs_ours)
+    for p, grad in zip(Ws_ours + bs_ours, grads_W + grads_b):
+        p -= LR * grad
+for l, (lin, W, b) in enumerate(zip(twin_linears, Ws_ours, bs_ours), start=1):
+    dlcourse.check_close(f"W{l} after one epoch: autograd + torch.optim.SGD vs ours", W, lin.weight)
+    dlcourse.check_close(f"b{l} after one epoch: autograd + torch.optim.SGD vs ours", b, lin.bias)
 
 # %% [markdown]
 # After 36 steps the two sets of weights still agree to float32 rounding: the hand-written
-# backward pass and autograd take the same path downhill.
+# backward pass and autograd take the same path downhill. (`ManualMLP` trains the same way,
+# `loss`, `backward`, `step`, with the same pieces from `dlcourse.layers`.)
 #
 # ## 10. Exercises
 #
 # Each exercise cell holds a placeholder. Replace it, run the cell, then run the check cell
-# under it: it says whether your answer is right and, if not, what to change. Worked
-# solutions are in `solutions/chapters/04_backprop.py` (try first!).
+# under it: it says whether your answer is right and, if not, what to change (the checks
+# live in `dlcourse.exercises.ch04_backprop`). Worked solutions are in
+# `solutions/chapters/04_backprop.py` (try first!).
 #
 # ### Exercise 1: ELU, backwards
 #
-# Write `elu_backward(Z, dA, alpha)`: given the pre-activation $Z$ and the upstream
-# gradient $dA = \partial L/\partial A$ for $A = \operatorname{ELU}(Z)$, return $\partial
-# L/\partial Z$. (Chapter 03 derived $\operatorname{ELU}'$; at $z = 0$ use the negative
-# branch, as PyTorch does.)
+# Write `elu_backward(dA, cache)` in the chapter's convention: an `elu_forward(Z, alpha)`
+# would store `cache = (Z, alpha)`; given the upstream gradient $dA = \partial L/\partial A$
+# for $A = \operatorname{ELU}(Z)$, return $\partial L/\partial Z$. (Chapter 03 derived
+# $\operatorname{ELU}'$; at $z = 0$ use the negative branch, as PyTorch does.)
 
 # %%
-def elu_backward(Z, dA, alpha=1.0):
-    """dL/dZ for A = ELU(Z), given dA = dL/dA."""
+def elu_backward(dA, cache):
+    """dL/dZ for A = ELU(Z), given dA = dL/dA and cache = (Z, alpha)."""
     return None     # YOUR CODE HERE
 
 
 # %%
-Z_ex = torch.cat([torch.randn(50) * 3, torch.tensor([0.0, -30.0, 30.0])])
-dA_ex = torch.randn_like(Z_ex)
-if elu_backward(Z_ex, dA_ex, 0.5) is None:
-    print("Exercise 1 not attempted yet: make elu_backward(Z, dA, alpha) return dA * ELU'(Z).")
-else:
-    dlcourse.check_like_torch("elu_backward(Z, dA, alpha=0.5)", None, lambda Z: F.elu(Z, alpha=0.5), Z_ex,
-                              grad_output=dA_ex, backward=lambda dA, Z: elu_backward(Z, dA, 0.5), atol=1e-6,
-                              hint="Multiply dA by the local derivative: 1 where z > 0, alpha * exp(z) where z <= 0. "
-                                   "Did you use alpha in the negative branch?")
+exercises.check_elu_backward(elu_backward)
 
 # %% [markdown]
 # ### Exercise 2: the gradient of the mean squared error
 #
 # For regression the loss is often $L = \frac{1}{M}\sum_{k}(\hat y_k - y_k)^2$, averaged
 # over all $M$ entries of the prediction (this is `F.mse_loss`). Derive $\partial L /
-# \partial \hat y$ and write `mse_backward(pred, target)`. It plays the part of $(P - Y)/N$
-# at the top of a regression network.
+# \partial \hat y$ and write `mse_backward(dloss, cache)`, with `cache = (pred, target)`
+# and `dloss` the upstream gradient (1 at the top of a network), like
+# `cross_entropy_backward`. It plays the part of $(P - Y)/N$ at the top of a regression
+# network.
 
 # %%
-def mse_backward(pred, target):
-    """dL/dpred for L = mean((pred - target)^2)."""
+def mse_backward(dloss, cache):
+    """dL/dpred for L = mean((pred - target)^2), times dloss; cache = (pred, target)."""
     return None     # YOUR CODE HERE
 
 
 # %%
-pred_ex, target_ex = torch.randn(6, 3), torch.randn(6, 3)
-if mse_backward(pred_ex, target_ex) is None:
-    print("Exercise 2 not attempted yet: make mse_backward(pred, target) return dL/dpred for the mean "
-          "squared error.")
-else:
-    dlcourse.check_like_torch("mse_backward", None, lambda pred: F.mse_loss(pred, target_ex), pred_ex,
-                              backward=lambda g, pred: g * mse_backward(pred, target_ex),
-                              hint="d/dpred of (pred - target)^2 is 2 (pred - target), and the mean divides by the "
-                                   "number of entries, pred.numel(), not just the batch size.")
+exercises.check_mse_backward(mse_backward)
 
 # %% [markdown]
 # ### Exercise 3: LeCun initialisation
@@ -782,14 +851,7 @@ def lecun_normal(shape, generator=None):
 
 
 # %%
-if lecun_normal((4, 3)) is None:
-    print("Exercise 3 not attempted yet: make lecun_normal(shape, generator) return an (n_out, n_in) tensor "
-          "from N(0, 1/n_in).")
-else:
-    dlcourse.check_close("lecun_normal((300, 200))", lecun_normal((300, 200), gen()),
-                         nn.init.kaiming_normal_(torch.empty(300, 200), nonlinearity="linear", generator=gen()),
-                         hint="The standard deviation is 1 / sqrt(n_in), where n_in = shape[1] (the weight is "
-                              "(n_out, n_in)); draw with torch.empty(shape).normal_(0, std, generator=generator).")
+exercises.check_lecun_normal(lecun_normal)
 
 # %% [markdown]
 # **Graded practice.** The assignment `a01_activations_backprop` (in
@@ -802,7 +864,7 @@ else:
 # - Backpropagation is the chain rule applied from the loss down, reusing the forward
 #   pass's cached inputs $A_{l-1}$ and pre-activations $Z_l$. Per layer:
 #   $dW_l = \delta_l^\top A_{l-1}$, $d\mathbf{b}_l = \sum_i (\delta_l)_i$,
-#   $\delta_{l-1} = (\delta_l W_l) \odot f'(Z_{l-1})$, starting from $\delta_L = (P - Y)/N$
+#   $\delta_{l-1} = (\delta_l W_l) \odot f'(Z_{l-1})$, starting from $\delta_D = (P - Y)/N$
 #   for softmax cross-entropy. Shapes check the algebra.
 # - It costs about as much as the forward pass, and our version equals `torch.autograd`,
 #   the reference `ManualMLP`, and a `torch.optim.SGD` training run step for step.

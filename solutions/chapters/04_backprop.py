@@ -1,16 +1,15 @@
 """Worked solutions to the exercises of chapter 04 · Backprop by hand.
 
 Run it from the repository root: ``python solutions/chapters/04_backprop.py``.
-Each solution is followed by the same check the notebook runs; a wrong answer raises
-``dlcourse.CheckError``.
+Each solution is followed by the same check the notebook runs (``dlcourse.exercises.ch04_backprop``);
+a wrong answer raises ``dlcourse.CheckError``.
 """
 import math
 
 import torch
-import torch.nn.functional as F
-from torch import nn
 
 import dlcourse
+from dlcourse.exercises import ch04_backprop as exercises
 
 dlcourse.setup(seed=0, quiet=True)
 
@@ -21,31 +20,27 @@ dlcourse.setup(seed=0, quiet=True)
 #   ELU'(z) = 1            for z > 0,
 #   ELU'(z) = alpha e^z    for z <= 0 (at z = 0 this gives alpha, as PyTorch does).
 # The exponent is clamped to <= 0 so that e^z cannot overflow in the branch that is not used.
-def elu_backward(Z, dA, alpha=1.0):
-    """dL/dZ for A = ELU(Z), given dA = dL/dA."""
+def elu_backward(dA, cache):
+    """dL/dZ for A = ELU(Z), given dA = dL/dA and cache = (Z, alpha)."""
+    Z, alpha = cache
     local = torch.where(Z > 0, torch.ones_like(Z), alpha * torch.exp(Z.clamp(max=0)))
     return dA * local
 
 
-torch.manual_seed(0)   # the notebook draws these after other random calls; any values will do
-Z_ex = torch.cat([torch.randn(50) * 3, torch.tensor([0.0, -30.0, 30.0])])
-dA_ex = torch.randn_like(Z_ex)
-dlcourse.check_like_torch("elu_backward(Z, dA, alpha=0.5)", None, lambda Z: F.elu(Z, alpha=0.5), Z_ex,
-                          grad_output=dA_ex, backward=lambda dA, Z: elu_backward(Z, dA, 0.5), atol=1e-6)
+exercises.check_elu_backward(elu_backward)
 
 
 # %% Exercise 2: the gradient of the mean squared error
 #
 # L = (1/M) sum_k (pred_k - target_k)^2 with M = pred.numel(), so
-# dL/dpred_k = (2/M) (pred_k - target_k).
-def mse_backward(pred, target):
-    """dL/dpred for L = mean((pred - target)^2)."""
-    return 2 * (pred - target) / pred.numel()
+# dL/dpred_k = (2/M) (pred_k - target_k), times the upstream dloss.
+def mse_backward(dloss, cache):
+    """dL/dpred for L = mean((pred - target)^2), times dloss; cache = (pred, target)."""
+    pred, target = cache
+    return dloss * 2 * (pred - target) / pred.numel()
 
 
-pred_ex, target_ex = torch.randn(6, 3), torch.randn(6, 3)
-dlcourse.check_like_torch("mse_backward", None, lambda pred: F.mse_loss(pred, target_ex), pred_ex,
-                          backward=lambda g, pred: g * mse_backward(pred, target_ex))
+exercises.check_mse_backward(mse_backward)
 
 
 # %% Exercise 3: LeCun initialisation
@@ -60,12 +55,4 @@ def lecun_normal(shape, generator=None):
     return torch.empty(shape).normal_(0, 1 / math.sqrt(n_in), generator=generator)
 
 
-def gen():
-    return torch.Generator().manual_seed(0)
-
-
-dlcourse.check_close("lecun_normal((300, 200))", lecun_normal((300, 200), gen()),
-                     nn.init.kaiming_normal_(torch.empty(300, 200), nonlinearity="linear", generator=gen()))
-w = lecun_normal((300, 200), gen())
-print(f"lecun_normal: variance {w.var():.5f}, formula 1/n_in = {1 / 200:.5f}")
-print("all chapter 04 exercise checks passed")
+exercises.check_lecun_normal(lecun_normal)

@@ -647,7 +647,7 @@ num = numerical_gradient(lambda t: (t ** 3).sum(), x)
 check_shape("numerical_gradient", num, (2, 3), hint="return one partial derivative per entry of x, shaped like x.")
 assert torch.equal(x, x_before), (
     "numerical_gradient changed its input x: put every entry back after perturbing it (or work on a clone).")
-err = check_close("numerical_gradient of sum(x**3)", num, 3 * x ** 2, atol=1e-6,
+check_close("numerical_gradient of sum(x**3)", num, 3 * x ** 2, atol=1e-6,
                   hint="d/dx sum(x**3) = 3 x**2; the error should be around 1e-9 or less.")
 # With a big step the estimate's error shows which difference you used:
 # central: 3x^2 + eps^2 exactly; forward: 3x^2 + 3x eps + eps^2.
