@@ -57,6 +57,7 @@ from torch.utils.data import DataLoader, TensorDataset
 import dlcourse
 import dlcourse.autograd
 from dlcourse.autograd import draw_graph
+from dlcourse.exercises import ch01_tensors_autograd as exercises
 from dlcourse.plot import plot_decision_boundary
 
 device = dlcourse.setup(seed=0)
@@ -779,8 +780,9 @@ plt.show()
 # ## 8. Exercises
 #
 # Each exercise cell holds a placeholder. Replace it, run the cell, then run the check
-# cell under it: it says whether your answer is right and, if not, what to change.
-# Worked solutions are in `solutions/chapters/01_tensors_autograd.py` (try first!).
+# cell under it: it says whether your answer is right and, if not, what to change (the
+# checks live in `dlcourse.exercises.ch01_tensors_autograd`). Worked solutions are in
+# `solutions/chapters/01_tensors_autograd.py` (try first!).
 #
 # ### Exercise 1: predict the broadcast shapes
 #
@@ -793,19 +795,7 @@ QUIZ = [((5, 1, 4), (3, 1)), ((2, 3), (2,)), ((4, 1), (4,)), ((), (2, 2)), ((8, 
 my_shapes = None     # YOUR ANSWER: a list of 5 tuples or "error", e.g. [(1, 2), "error", ...]
 
 # %%
-if my_shapes is None:
-    print("Exercise 1 not attempted yet: set my_shapes to a list of 5 answers (tuples, or \"error\").")
-else:
-    if len(my_shapes) != len(QUIZ):
-        raise dlcourse.CheckError(f"my_shapes: expected {len(QUIZ)} answers, got {len(my_shapes)}.")
-    for k, ((shape_a, shape_b), answer) in enumerate(zip(QUIZ, my_shapes)):
-        expected = torch_broadcast(shape_a, shape_b)
-        answer = answer if answer == "error" else tuple(answer)
-        if answer != expected:
-            raise dlcourse.CheckError(
-                f"pair {k}, {shape_a} + {shape_b}: you wrote {answer}. Pad the shorter shape with 1s on "
-                "the left, then compare the sizes from the right: equal or 1 is fine, anything else fails.")
-    print(f"OK all {len(QUIZ)} broadcast shapes are right")
+exercises.check_broadcast_shapes(my_shapes)
 
 # %% [markdown]
 # ### Exercise 2: a sigmoid operation
@@ -823,26 +813,7 @@ def value_sigmoid(v):
 
 
 # %%
-if value_sigmoid(Value(0.0)) is None:
-    print("Exercise 2 not attempted yet: make value_sigmoid(v) return a Value (see tanh in step 6).")
-else:
-    points = [-1000.0, -3.0, -0.5, 0.0, 0.5, 3.0, 1000.0]
-    outs, grads = [], []
-    for p in points:
-        v = Value(p)
-        s = value_sigmoid(v)
-        if not isinstance(s, Value) or v not in s._prev:
-            raise dlcourse.CheckError("value_sigmoid must return a Value whose _prev contains v: "
-                                      "create it as Value(s, (v,), 'sigmoid').")
-        s.backward()
-        outs.append(s.data)
-        grads.append(v.grad)
-    tp = torch.tensor(points, dtype=torch.float64, requires_grad=True)
-    torch.sigmoid(tp).sum().backward()
-    dlcourse.check_close("sigmoid values", f64(outs), torch.sigmoid(tp).detach(), atol=1e-12,
-                         hint="Check the formula 1 / (1 + exp(-v)), and its stable form for v < 0.")
-    dlcourse.check_close("sigmoid gradients", f64(grads), tp.grad, atol=1e-12,
-                         hint="In _backward, v.grad += s * (1 - s) * out.grad, with s the output's data.")
+exercises.check_value_sigmoid(value_sigmoid, Value)     # with this notebook's Value class
 
 # %% [markdown]
 # ### Exercise 3: a gradient by hand
@@ -855,17 +826,7 @@ else:
 my_grads = None      # YOUR ANSWER: (dg/da, dg/db) as two numbers
 
 # %%
-if my_grads is None:
-    print("Exercise 3 not attempted yet: set my_grads = (dg/da, dg/db).")
-else:
-    ta = torch.tensor(3.0, dtype=torch.float64, requires_grad=True)
-    tb = torch.tensor(2.0, dtype=torch.float64, requires_grad=True)
-    ((ta + tb) * (ta - tb)).backward()
-    dlcourse.check_close("(dg/da, dg/db)", torch.tensor(my_grads, dtype=torch.float64),
-                         torch.stack([ta.grad, tb.grad]), atol=1e-9,
-                         hint="Each input reaches g through both factors: add the two paths' products "
-                              "(product rule: d(uv) = v du + u dv). Your engine can check you: "
-                              "build g from Values and call backward().")
+exercises.check_gradient_by_hand(my_grads)
 
 # %% [markdown]
 # **Graded practice.** The assignment `a01_activations_backprop` (in

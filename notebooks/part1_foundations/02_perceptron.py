@@ -53,6 +53,7 @@ from sklearn.linear_model import Perceptron as SklearnPerceptron
 from sklearn.svm import SVC
 
 import dlcourse
+from dlcourse.exercises import ch02_perceptron as exercises
 from dlcourse.models import Perceptron
 from dlcourse.plot import plot_decision_boundary
 from dlcourse.widgets import draw_linear_boundary, perceptron_explorer
@@ -467,8 +468,9 @@ print("misclassified with the learned weights:", n_wrong)
 # ## 9. Exercises
 #
 # Each exercise cell holds a placeholder. Replace it, run the cell, then run the check
-# cell under it: it says whether your answer is right and, if not, what to change.
-# Worked solutions are in `solutions/chapters/02_perceptron.py` (try first!).
+# cell under it: it says whether your answer is right and, if not, what to change (the
+# checks live in `dlcourse.exercises.ch02_perceptron`). Worked solutions are in
+# `solutions/chapters/02_perceptron.py` (try first!).
 #
 # ### Exercise 1: the AND gate by hand
 #
@@ -483,13 +485,7 @@ t_and = np.array([-1.0, -1.0, -1.0, 1.0])
 and_w, and_b = None, None     # YOUR ANSWER: e.g. and_w = (w1, w2), and_b = a number
 
 # %%
-if and_w is None or and_b is None:
-    print("Exercise 1 not attempted yet: set and_w = (w1, w2) and and_b so that only (1, 1) "
-          "has w·x + b > 0.")
-else:
-    dlcourse.check_close("AND predictions", predict(np.asarray(and_w, dtype=float), float(and_b), X_and),
-                         t_and, hint="That corner is on the wrong side of your line: slide it with b "
-                                     "(more negative b moves it towards (1, 1)) or turn it with w.")
+exercises.check_and_gate(and_w, and_b)
 
 # %% [markdown]
 # ### Exercise 2: the margin of a line
@@ -510,16 +506,8 @@ def margin(w, b, X, t):
 
 
 # %%
-if margin(np.array([0.0, 1.0]), 0.0, np.array([[0.0, 2.0]]), np.array([1.0])) is None:
-    print("Exercise 2 not attempted yet: make margin() return min_i t_i (w·x_i + b) / ||w||.")
-else:
-    X_m, t_m = np.array([[0.0, 2.0], [0.0, -1.0]]), np.array([1.0, -1.0])
-    cases = [((0.0, 1.0), 0.0), ((0.0, 3.0), 0.0), ((0.0, 1.0), -1.5), ((0.0, -1.0), 0.0), ((3.0, 4.0), 0.0)]
-    got = [float(margin(np.array(w_c), b_c, X_m, t_m)) for w_c, b_c in cases]
-    dlcourse.check_close("margin on 5 hand-made lines", np.array(got), np.array([1.0, 1.0, 0.5, -2.0, 0.8]),
-                         hint="(index 1: scale w, same margin: divide by ||w||; index 2: a shifted line: "
-                              "include b; index 3: a wrong line must give a negative margin: keep the sign "
-                              "of t_i, and take the minimum, not the minimum of absolute values.)")
+exercises.check_margin(margin)
+if margin(w, b, X, t) is not None:       # attempted: the perceptron's iris line against the best one
     svm = SVC(kernel="linear", C=1e6).fit(X, y)
     print(f"perceptron's line: margin {margin(w, b, X, t):.3f} cm; "
           f"max-margin line: {margin(svm.coef_[0], svm.intercept_[0], X, t):.3f} cm")
@@ -544,17 +532,7 @@ def xor_features(X):
 
 
 # %%
-features = xor_features(X_xor)
-if features is None:
-    print("Exercise 3 not attempted yet: return an (N, k) array of features built from X's columns.")
-else:
-    dlcourse.check_shape("xor_features(X_xor)", np.asarray(features, dtype=np.float64), (4, None),
-                         hint="Return one row of features per input row.")
-    _, _, m_feat, _ = perceptron_fit(np.asarray(features, dtype=np.float64), t_xor, epochs=50)
-    dlcourse.check_close("mistakes in the last epoch", float(m_feat[-1]), 0.0,
-                         hint="XOR is still not separable with these features; the label depends on "
-                              "x1 and x2 *together*: try a feature that multiplies them.")
-    print(f"XOR learned in {len(m_feat)} epochs; mistakes per epoch: {m_feat}")
+exercises.check_xor_features(xor_features)
 
 # %% [markdown]
 # **Graded practice.** The assignment `a01_activations_backprop` (in

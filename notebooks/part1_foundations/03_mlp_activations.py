@@ -62,6 +62,7 @@ from torch.utils.data import DataLoader, TensorDataset
 
 import dlcourse
 from dlcourse import activations as ref          # the course's reference implementations
+from dlcourse.exercises import ch03_mlp_activations as exercises
 from dlcourse.models import MLP
 from dlcourse.plot import plot_confusion_matrix, plot_decision_boundary, show_images
 
@@ -875,8 +876,9 @@ plt.show()
 # ## 7. Exercises
 #
 # Each exercise cell holds a placeholder. Replace it, run the cell, then run the check cell
-# under it: it says whether your answer is right and, if not, what to change. Worked
-# solutions are in `solutions/chapters/03_mlp_activations.py` (try first!).
+# under it: it says whether your answer is right and, if not, what to change (the checks
+# live in `dlcourse.exercises.ch03_mlp_activations`). Worked solutions are in
+# `solutions/chapters/03_mlp_activations.py` (try first!).
 #
 # ### Exercise 1: a stable softplus
 #
@@ -893,13 +895,7 @@ def softplus(x):
 
 
 # %%
-if softplus(X_TEST) is None:
-    print("Exercise 1 not attempted yet: make softplus(x) return log(1 + e^x) without overflow "
-          "(hint: max(x, 0) + log1p(exp(-|x|))).")
-else:
-    dlcourse.check_close("softplus(x)", softplus(X_TEST), F.softplus(X_TEST), atol=1e-6,
-                         hint="Large positive x should give x itself: is exp(x) overflowing? Large negative "
-                              "x should give about e^x, not 0 through 1 + tiny = 1: use log1p.")
+exercises.check_softplus(softplus)
 
 # %% [markdown]
 # ### Exercise 2: the derivative of SiLU (Swish) by hand
@@ -916,14 +912,7 @@ def d_silu(x):
 
 
 # %%
-if d_silu(X_TEST) is None:
-    print("Exercise 2 not attempted yet: make d_silu(x) return the derivative of x * sigmoid(x), "
-          "written with sigmoid(x) and the product rule.")
-else:
-    dlcourse.check_like_torch("silu", lambda x: x * sigmoid(x), F.silu, X_TEST, backward=lambda g, x: g * d_silu(x),
-                              atol=1e-6,
-                              hint="The product rule gives two terms: sigmoid(x) + x * sigmoid'(x), and "
-                                   "sigmoid'(x) = sigmoid(x) * (1 - sigmoid(x)).")
+exercises.check_d_silu(d_silu)
 
 # %% [markdown]
 # ### Exercise 3: count the parameters of an MLP
@@ -940,15 +929,7 @@ def count_parameters(sizes):
 
 
 # %%
-SIZES = [[2, 2, 2], [64, 256, 128, 10], [784, 512, 512, 10], [10, 1]]
-if count_parameters(SIZES[0]) is None:
-    print("Exercise 3 not attempted yet: make count_parameters(sizes) return the number of weights and "
-          "biases, layer by layer.")
-else:
-    dlcourse.check_close("count_parameters for 4 MLPs", torch.tensor([count_parameters(s) for s in SIZES]),
-                         torch.tensor([sum(p.numel() for p in MLP(s).parameters()) for s in SIZES]), atol=0.5,
-                         hint="Layer l has a (sizes[l+1], sizes[l]) weight matrix and a bias of "
-                              "sizes[l+1] entries; did you forget the biases?")
+exercises.check_count_parameters(count_parameters)
 
 # %% [markdown]
 # **Graded practice.** The assignment `a01_activations_backprop` (in

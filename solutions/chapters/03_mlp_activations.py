@@ -1,21 +1,16 @@
 """Worked solutions to the exercises of chapter 03 · MLP and activations.
 
 Run it from the repository root: ``python solutions/chapters/03_mlp_activations.py``.
-Each solution is followed by the same check the notebook runs; a wrong answer raises
+Each solution is followed by the same check the notebook runs
+(``dlcourse.exercises.ch03_mlp_activations``); a wrong answer raises
 ``dlcourse.CheckError``.
 """
 import torch
-import torch.nn.functional as F
 
 import dlcourse
-from dlcourse.models import MLP
+from dlcourse.exercises import ch03_mlp_activations as exercises
 
 dlcourse.setup(seed=0, quiet=True)
-
-# The notebook's test inputs: an ordinary range, the kink at 0, and values where a naive
-# exp overflows in float32.
-X_TEST = torch.cat([torch.linspace(-6, 6, 121),
-                    torch.tensor([0.0, -1e-3, 1e-3, -30.0, 30.0, -100.0, 100.0])])
 
 
 def sigmoid(x):
@@ -36,7 +31,7 @@ def softplus(x):
     return torch.clamp(x, min=0) + torch.log1p(torch.exp(-x.abs()))
 
 
-dlcourse.check_close("softplus(x)", softplus(X_TEST), F.softplus(X_TEST), atol=1e-6)
+exercises.check_softplus(softplus)
 
 
 # %% Exercise 2: the derivative of SiLU by hand
@@ -49,8 +44,7 @@ def d_silu(x):
     return s * (1 + x * (1 - s))
 
 
-dlcourse.check_like_torch("silu", lambda x: x * sigmoid(x), F.silu, X_TEST, backward=lambda g, x: g * d_silu(x),
-                          atol=1e-6)
+exercises.check_d_silu(d_silu)
 
 
 # %% Exercise 3: count the parameters of an MLP
@@ -62,9 +56,7 @@ def count_parameters(sizes):
     return sum((n_in + 1) * n_out for n_in, n_out in zip(sizes[:-1], sizes[1:]))
 
 
-SIZES = [[2, 2, 2], [64, 256, 128, 10], [784, 512, 512, 10], [10, 1]]
-dlcourse.check_close("count_parameters for 4 MLPs", torch.tensor([count_parameters(s) for s in SIZES]),
-                     torch.tensor([sum(p.numel() for p in MLP(s).parameters()) for s in SIZES]), atol=0.5)
+exercises.check_count_parameters(count_parameters)
 
 # The digit classifier of the chapter, layer by layer: the 256 -> 128 layer holds most of it.
 digits = [64, 256, 128, 10]
