@@ -20,10 +20,6 @@ y = y_all[keep]
 t = np.where(y == 1, 1.0, -1.0)
 
 
-def predict(w, b, X):
-    return np.where(X @ w + b > 0, 1.0, -1.0)
-
-
 def perceptron_update(w, b, x_i, t_i, lr=1.0):
     if t_i * (w @ x_i + b) <= 0:
         return w + lr * t_i * x_i, b + lr * t_i, True
