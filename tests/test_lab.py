@@ -323,6 +323,7 @@ def test_a_chapter_runs_and_its_widget_answers_in_a_real_browser(tmp_path):
             slider = box.locator(".widget-hslider", has=page.locator(".widget-label", has_text=re.compile(r"^w1$")))
             readout, status, image = slider.locator(".widget-readout"), box.locator(".widget-html"), box.locator(".widget-image")
             _wait(lambda: image.evaluate("img => img.complete && img.naturalWidth > 0"), 30, "the explorer shows no picture")
+            _wait(lambda: readout.inner_text().strip(), 30, "the w1 slider shows no value")  # may render after the box
             before = {"w1": readout.inner_text(), "status": status.inner_text(),
                       "image": _shot(page, "chapter02_widget_before.png", element=image).read_bytes()}
             assert before["w1"] == "1.00" and "line: 1.00·x1" in before["status"], before["status"]
