@@ -5,3 +5,11 @@ function, so the two cannot drift apart. A check given a function that still ret
 (the placeholder) prints that the exercise is not attempted yet and passes; otherwise it
 fails with a ``CheckError`` whose hint says what to change.
 """
+
+
+def not_attempted(result, number: int, what: str) -> bool:
+    """True, after saying so, when an exercise's answer is still the placeholder's None."""
+    if result is None:
+        print(f"Exercise {number} not attempted yet: {what}")
+        return True
+    return False

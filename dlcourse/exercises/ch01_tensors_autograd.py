@@ -6,18 +6,12 @@ from typing import Callable
 import torch
 
 from dlcourse.checks import CheckError, check_close
+from dlcourse.exercises import not_attempted
 
 __all__ = ["BROADCAST_QUIZ", "check_broadcast_shapes", "check_value_sigmoid", "check_gradient_by_hand"]
 
 # The pairs of exercise 1, in the order the notebook shows them.
 BROADCAST_QUIZ = [((5, 1, 4), (3, 1)), ((2, 3), (2,)), ((4, 1), (4,)), ((), (2, 2)), ((8, 1, 6, 1), (7, 1, 5))]
-
-
-def _not_attempted(result, number: int, what: str) -> bool:
-    if result is None:
-        print(f"Exercise {number} not attempted yet: {what}")
-        return True
-    return False
 
 
 def _torch_broadcast(shape_a, shape_b):
@@ -30,7 +24,7 @@ def _torch_broadcast(shape_a, shape_b):
 def check_broadcast_shapes(my_shapes) -> None:
     """Exercise 1: my_shapes[k] is the shape of a + b for the k-th pair of BROADCAST_QUIZ, or "error"."""
     __tracebackhide__ = True
-    if _not_attempted(my_shapes, 1, "set my_shapes to a list of 5 answers (tuples, or \"error\")."):
+    if not_attempted(my_shapes, 1, "set my_shapes to a list of 5 answers (tuples, or \"error\")."):
         return
     if len(my_shapes) != len(BROADCAST_QUIZ):
         raise CheckError(f"my_shapes: expected {len(BROADCAST_QUIZ)} answers, got {len(my_shapes)}.")
@@ -53,7 +47,7 @@ def check_value_sigmoid(value_sigmoid: Callable, Value: type | None = None) -> N
     __tracebackhide__ = True
     if Value is None:
         from dlcourse.autograd import Value
-    if _not_attempted(value_sigmoid(Value(0.0)), 2, "make value_sigmoid(v) return a Value (see tanh in step 6)."):
+    if not_attempted(value_sigmoid(Value(0.0)), 2, "make value_sigmoid(v) return a Value (see tanh in step 6)."):
         return
     points = [-1000.0, -3.0, -0.5, 0.0, 0.5, 3.0, 1000.0]
     outs, grads = [], []
@@ -82,7 +76,7 @@ def check_value_sigmoid(value_sigmoid: Callable, Value: type | None = None) -> N
 def check_gradient_by_hand(my_grads) -> None:
     """Exercise 3: my_grads = (dg/da, dg/db) for g = (a + b)(a - b) at a = 3, b = 2."""
     __tracebackhide__ = True
-    if _not_attempted(my_grads, 3, "set my_grads = (dg/da, dg/db)."):
+    if not_attempted(my_grads, 3, "set my_grads = (dg/da, dg/db)."):
         return
     ta = torch.tensor(3.0, dtype=torch.float64, requires_grad=True)
     tb = torch.tensor(2.0, dtype=torch.float64, requires_grad=True)

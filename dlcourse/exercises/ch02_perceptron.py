@@ -6,6 +6,7 @@ from typing import Callable
 import numpy as np
 
 from dlcourse.checks import check_close, check_shape
+from dlcourse.exercises import not_attempted
 from dlcourse.models import Perceptron
 
 __all__ = ["X_AND", "T_AND", "X_XOR", "T_XOR", "check_and_gate", "check_margin", "check_xor_features"]
@@ -17,17 +18,10 @@ X_XOR = X_AND.copy()
 T_XOR = np.array([-1.0, 1.0, 1.0, -1.0])
 
 
-def _not_attempted(result, number: int, what: str) -> bool:
-    if result is None:
-        print(f"Exercise {number} not attempted yet: {what}")
-        return True
-    return False
-
-
 def check_and_gate(and_w, and_b) -> None:
     """Exercise 1: the line w·x + b = 0 has (1, 1) alone on its positive side."""
     __tracebackhide__ = True
-    if _not_attempted(None if and_w is None or and_b is None else and_w, 1,
+    if not_attempted(None if and_w is None or and_b is None else and_w, 1,
                       "set and_w = (w1, w2) and and_b so that only (1, 1) has w·x + b > 0."):
         return
     predictions = np.where(X_AND @ np.asarray(and_w, dtype=float) + float(and_b) > 0, 1.0, -1.0)
@@ -39,7 +33,7 @@ def check_and_gate(and_w, and_b) -> None:
 def check_margin(margin: Callable) -> None:
     """Exercise 2: margin(w, b, X, t) = min_i t_i (w·x_i + b) / ||w||, on five hand-made lines."""
     __tracebackhide__ = True
-    if _not_attempted(margin(np.array([0.0, 1.0]), 0.0, np.array([[0.0, 2.0]]), np.array([1.0])), 2,
+    if not_attempted(margin(np.array([0.0, 1.0]), 0.0, np.array([[0.0, 2.0]]), np.array([1.0])), 2,
                       "make margin() return min_i t_i (w·x_i + b) / ||w||."):
         return
     X_m, t_m = np.array([[0.0, 2.0], [0.0, -1.0]]), np.array([1.0, -1.0])
@@ -55,7 +49,7 @@ def check_xor_features(xor_features: Callable) -> None:
     """Exercise 3: on xor_features(X_XOR) the perceptron (fixed order) ends an epoch without a mistake."""
     __tracebackhide__ = True
     features = xor_features(X_XOR.copy())
-    if _not_attempted(features, 3, "return an (N, k) array of features built from X's columns."):
+    if not_attempted(features, 3, "return an (N, k) array of features built from X's columns."):
         return
     features = np.asarray(features, dtype=np.float64)
     check_shape("xor_features(X_xor)", features, (4, None), hint="Return one row of features per input row.")

@@ -7,6 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from dlcourse.checks import check_close, check_like_torch
+from dlcourse.exercises import not_attempted
 
 __all__ = ["X_TEST", "SIZES", "check_softplus", "check_d_silu", "check_count_parameters"]
 
@@ -17,17 +18,10 @@ X_TEST = torch.cat([torch.linspace(-6, 6, 121), torch.tensor([0.0, -1e-3, 1e-3, 
 SIZES = [[2, 2, 2], [64, 256, 128, 10], [784, 512, 512, 10], [10, 1]]
 
 
-def _not_attempted(result, number: int, what: str) -> bool:
-    if result is None:
-        print(f"Exercise {number} not attempted yet: {what}")
-        return True
-    return False
-
-
 def check_softplus(softplus: Callable) -> None:
     """Exercise 1: softplus(x) == F.softplus(x) on X_TEST, +-100 included."""
     __tracebackhide__ = True
-    if _not_attempted(softplus(X_TEST.clone()), 1, "make softplus(x) return log(1 + e^x) without overflow "
+    if not_attempted(softplus(X_TEST.clone()), 1, "make softplus(x) return log(1 + e^x) without overflow "
                       "(hint: max(x, 0) + log1p(exp(-|x|)))."):
         return
     check_close("softplus(x)", softplus(X_TEST.clone()), F.softplus(X_TEST), atol=1e-6,
@@ -38,7 +32,7 @@ def check_softplus(softplus: Callable) -> None:
 def check_d_silu(d_silu: Callable) -> None:
     """Exercise 2: d_silu(x) == the gradient autograd computes through F.silu, on X_TEST."""
     __tracebackhide__ = True
-    if _not_attempted(d_silu(X_TEST.clone()), 2, "make d_silu(x) return the derivative of x * sigmoid(x), "
+    if not_attempted(d_silu(X_TEST.clone()), 2, "make d_silu(x) return the derivative of x * sigmoid(x), "
                       "written with sigmoid(x) and the product rule."):
         return
     check_like_torch("silu", None, F.silu, X_TEST, backward=lambda g, x: g * d_silu(x), atol=1e-6,
@@ -50,7 +44,7 @@ def check_count_parameters(count_parameters: Callable) -> None:
     """Exercise 3: count_parameters(sizes) == the number of parameters of MLP(sizes), for the four SIZES."""
     __tracebackhide__ = True
     from dlcourse.models import MLP
-    if _not_attempted(count_parameters(list(SIZES[0])), 3, "make count_parameters(sizes) return the number of "
+    if not_attempted(count_parameters(list(SIZES[0])), 3, "make count_parameters(sizes) return the number of "
                       "weights and biases, layer by layer."):
         return
     check_close("count_parameters for 4 MLPs", torch.tensor([count_parameters(list(s)) for s in SIZES]),

@@ -12,15 +12,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from dlcourse.checks import check_close, check_like_torch
+from dlcourse.exercises import not_attempted
 
 __all__ = ["check_elu_backward", "check_mse_backward", "check_lecun_normal"]
-
-
-def _not_attempted(result, number: int, what: str) -> bool:
-    if result is None:
-        print(f"Exercise {number} not attempted yet: {what}")
-        return True
-    return False
 
 
 def check_elu_backward(elu_backward: Callable) -> None:
@@ -29,7 +23,7 @@ def check_elu_backward(elu_backward: Callable) -> None:
     g = torch.Generator().manual_seed(0)
     Z = torch.cat([torch.randn(50, generator=g) * 3, torch.tensor([0.0, -30.0, 30.0])])
     dA = torch.randn(len(Z), generator=g)
-    if _not_attempted(elu_backward(dA, (Z, 0.5)), 1, "make elu_backward(dA, cache) return dA * ELU'(Z), "
+    if not_attempted(elu_backward(dA, (Z, 0.5)), 1, "make elu_backward(dA, cache) return dA * ELU'(Z), "
                       "with Z, alpha = cache."):
         return
     for alpha in (0.5, 1.7):                   # two values: a forgotten alpha cannot pass by luck
@@ -44,7 +38,7 @@ def check_mse_backward(mse_backward: Callable) -> None:
     __tracebackhide__ = True
     g = torch.Generator().manual_seed(1)
     pred, target = torch.randn(6, 3, generator=g), torch.randn(6, 3, generator=g)
-    if _not_attempted(mse_backward(1.0, (pred, target)), 2, "make mse_backward(dloss, cache) return dloss * "
+    if not_attempted(mse_backward(1.0, (pred, target)), 2, "make mse_backward(dloss, cache) return dloss * "
                       "dL/dpred for the mean squared error, with pred, target = cache."):
         return
     check_like_torch("mse_backward", None, lambda pred: F.mse_loss(pred, target), pred,
@@ -56,7 +50,7 @@ def check_mse_backward(mse_backward: Callable) -> None:
 def check_lecun_normal(lecun_normal: Callable) -> None:
     """Exercise 3: lecun_normal(shape, generator) draws what kaiming_normal_(nonlinearity="linear") draws."""
     __tracebackhide__ = True
-    if _not_attempted(lecun_normal((4, 3)), 3, "make lecun_normal(shape, generator) return an (n_out, n_in) "
+    if not_attempted(lecun_normal((4, 3)), 3, "make lecun_normal(shape, generator) return an (n_out, n_in) "
                       "tensor from N(0, 1/n_in)."):
         return
     gen = lambda: torch.Generator().manual_seed(0)          # noqa: E731  a fresh generator per draw

@@ -7,6 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from dlcourse.checks import check_like_torch
+from dlcourse.exercises import not_attempted
 
 __all__ = ["check_focal_loss", "check_kl_divergence", "check_cross_entropy_backward"]
 
@@ -18,19 +19,12 @@ def _inputs(seed: int) -> tuple[torch.Tensor, torch.Tensor]:
     return logits, (torch.rand(len(logits), generator=g) < 0.4).float()
 
 
-def _not_attempted(result, number: int, what: str) -> bool:
-    if result is None:
-        print(f"Exercise {number} not attempted yet: {what}")
-        return True
-    return False
-
-
 def check_focal_loss(sigmoid_focal_loss: Callable) -> None:
     """Exercise 1: sigmoid_focal_loss(logits, targets, alpha, gamma) == torchvision's, per element."""
     __tracebackhide__ = True
     from torchvision.ops import sigmoid_focal_loss as theirs
     logits, targets = _inputs(0)
-    if _not_attempted(sigmoid_focal_loss(logits, targets), 1,
+    if not_attempted(sigmoid_focal_loss(logits, targets), 1,
                       "make sigmoid_focal_loss return alpha_t (1 - p_t)^gamma times the per-element BCE."):
         return
     for alpha, gamma in [(0.25, 2.0), (0.5, 0.0), (-1, 1.5)]:
@@ -50,7 +44,7 @@ def check_kl_divergence(kl_divergence: Callable) -> None:
     log_q = torch.log_softmax(torch.randn(6, 5, generator=g) * 3, dim=1)
     p = torch.softmax(torch.randn(6, 5, generator=g) * 3, dim=1)
     p[0] = torch.tensor([0.0, 0.5, 0.5, 0.0, 0.0])           # zero probabilities: 0 log 0 = 0
-    if _not_attempted(kl_divergence(log_q, p), 2,
+    if not_attempted(kl_divergence(log_q, p), 2,
                       "make kl_divergence(log_q, p) return sum p (log p - log q), averaged over the batch."):
         return
     check_like_torch("kl_divergence(log_q, p)", lambda log_q: kl_divergence(log_q, p),
@@ -67,7 +61,7 @@ def check_cross_entropy_backward(cross_entropy_backward: Callable) -> None:
     logits = torch.randn(8, 6, generator=g) * 3
     logits[0] *= 1000                                       # a row that overflows a naive softmax
     y = torch.randint(0, 6, (8,), generator=g)
-    if _not_attempted(cross_entropy_backward(logits, y, 0.1), 3,
+    if not_attempted(cross_entropy_backward(logits, y, 0.1), 3,
                       "make cross_entropy_backward(logits, y, label_smoothing) return (softmax(logits) - q) / N."):
         return
     for eps in (0.0, 0.1):

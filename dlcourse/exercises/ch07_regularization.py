@@ -8,6 +8,7 @@ import torch.nn.functional as F
 from torchvision.transforms import v2
 
 from dlcourse.checks import check_like_torch
+from dlcourse.exercises import not_attempted
 
 __all__ = ["check_group_norm", "check_batch_norm_backward", "check_mixup_cross_entropy"]
 
@@ -20,20 +21,13 @@ def _images(seed: int, shape=(4, 6, 5, 5)) -> torch.Tensor:
             + torch.linspace(-2, 2, c).view(1, c, 1, 1))
 
 
-def _not_attempted(result, number: int, what: str) -> bool:
-    if result is None:
-        print(f"Exercise {number} not attempted yet: {what}")
-        return True
-    return False
-
-
 def check_group_norm(group_norm: Callable) -> None:
     """Exercise 1: group_norm(x, num_groups, weight, bias, eps) == F.group_norm."""
     __tracebackhide__ = True
     x = _images(0)
     g = torch.Generator().manual_seed(10)
     weight, bias = 1 + 0.5 * torch.randn(6, generator=g), torch.randn(6, generator=g)
-    if _not_attempted(group_norm(x, 3, weight, bias), 1,
+    if not_attempted(group_norm(x, 3, weight, bias), 1,
                       "make group_norm normalise each example's groups of channels, then scale and shift."):
         return
     for groups in (1, 2, 3, 6):      # 1 group: layer norm over (C, H, W); C groups: instance norm
@@ -52,7 +46,7 @@ def check_batch_norm_backward(batch_norm_backward: Callable) -> None:
     g = torch.Generator().manual_seed(11)
     weight, bias = 1 + 0.5 * torch.randn(6, generator=g), torch.randn(6, generator=g)
     dout = torch.randn(x.shape, generator=g)
-    if _not_attempted(batch_norm_backward(dout, x, weight, 1e-5), 2,
+    if not_attempted(batch_norm_backward(dout, x, weight, 1e-5), 2,
                       "make batch_norm_backward return (dx, dweight, dbias)."):
         return
     check_like_torch("batch_norm_backward", None,
@@ -73,7 +67,7 @@ def check_mixup_cross_entropy(mixup_cross_entropy: Callable) -> None:
     _, soft = v2.MixUp(alpha=1.0, num_classes=5)(images, labels)
     lam = float(soft[torch.arange(8), labels].min())         # the weight each example keeps of its own label
     logits = torch.randn(8, 5, generator=g) * 2
-    if _not_attempted(mixup_cross_entropy(logits, labels, lam), 3,
+    if not_attempted(mixup_cross_entropy(logits, labels, lam), 3,
                       "make mixup_cross_entropy(logits, labels, lam) return the mixed loss."):
         return
     check_like_torch(f"mixup_cross_entropy(lam={lam:.3f})", lambda z: mixup_cross_entropy(z, labels, lam),

@@ -8,16 +8,10 @@ import torch
 from torch.optim import lr_scheduler as L
 
 from dlcourse.checks import check_close
+from dlcourse.exercises import not_attempted
 from dlcourse.schedules import schedule_trace
 
 __all__ = ["check_polynomial_decay", "check_one_cycle_momentum", "check_smoothed"]
-
-
-def _not_attempted(result, number: int, what: str) -> bool:
-    if result is None:
-        print(f"Exercise {number} not attempted yet: {what}")
-        return True
-    return False
 
 
 def _f64(values) -> torch.Tensor:
@@ -27,7 +21,7 @@ def _f64(values) -> torch.Tensor:
 def check_polynomial_decay(polynomial_decay: Callable) -> None:
     """Exercise 1: polynomial_decay(step, total_steps, power) == PolynomialLR's factor, past the end too."""
     __tracebackhide__ = True
-    if _not_attempted(polynomial_decay(0, 10, 1.0), 1,
+    if not_attempted(polynomial_decay(0, 10, 1.0), 1,
                       "make polynomial_decay return (1 - step / total_steps) ** power, and 0 after the end."):
         return
     for total, power in [(10, 1.0), (25, 2.0), (16, 0.5)]:
@@ -44,7 +38,7 @@ def check_polynomial_decay(polynomial_decay: Callable) -> None:
 def check_one_cycle_momentum(one_cycle_momentum: Callable) -> None:
     """Exercise 2: one_cycle_momentum(step, total_steps, ...) == OneCycleLR's momentum, step for step."""
     __tracebackhide__ = True
-    if _not_attempted(one_cycle_momentum(0, 100), 2,
+    if not_attempted(one_cycle_momentum(0, 100), 2,
                       "make one_cycle_momentum return the momentum of step `step` (0.95 at step 0)."):
         return
     for total, pct_start in [(100, 0.3), (101, 0.25), (40, 0.5)]:
@@ -61,7 +55,7 @@ def check_one_cycle_momentum(one_cycle_momentum: Callable) -> None:
 def check_smoothed(smoothed: Callable) -> None:
     """Exercise 3: smoothed(losses, beta) == the bias-corrected exponential moving average."""
     __tracebackhide__ = True
-    if _not_attempted(smoothed([1.0], 0.9), 3, "make smoothed(losses, beta) return one average per loss."):
+    if not_attempted(smoothed([1.0], 0.9), 3, "make smoothed(losses, beta) return one average per loss."):
         return
     g = torch.Generator().manual_seed(8)
     losses = (2.3 * torch.exp(-torch.arange(60) / 20) + 0.2 * torch.rand(60, generator=g)).double()
