@@ -204,7 +204,7 @@ def _stop_or_kill(student: StudentProcess) -> bool:
     ep = student.endpoint
     ep.deadline = time.monotonic() + INTERRUPT_GRACE_S
     try:
-        ep._wait_reply([])
+        ep.wait_reply([])
         return True
     except (wire.Deadline, wire.WireError):
         student.stop()

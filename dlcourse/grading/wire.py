@@ -128,11 +128,6 @@ class Keep:
         self.value = value
 
 
-def type_name(value) -> str:
-    """What a proxy calls the remote object's type in messages (e.g. 'NoneType', 'LeNet5')."""
-    return value._type if isinstance(value, Proxy) else type(value).__name__
-
-
 # ----------------------------------------------------------------------------- encoding
 class _Encoder:
     def __init__(self, export: Callable[[Any], dict] | None):
@@ -304,7 +299,6 @@ class Endpoint:
         self.objects: dict[int, Any] = {}
         self.deadline: float | None = None  # monotonic time after which waiting raises Deadline
         self.call_meta: Callable[[], dict] | None = None  # fields added to every call we make
-        self.depth = 0
 
     # objects we hand over stay in our table; the peer refers to them by number
     def export(self, value) -> dict:
@@ -335,13 +329,10 @@ class Endpoint:
             payload.update(self.call_meta())
         tree, blob, sent = encode([list(fields.get("args", [])), dict(fields.get("kwargs", {}))], self.export)
         send(self.fd_out, {"op": op, "meta": payload, "value": tree}, blob)
-        self.depth += 1
-        try:
-            return self._wait_reply(sent)
-        finally:
-            self.depth -= 1
+        return self.wait_reply(sent)
 
-    def _wait_reply(self, sent: list[torch.Tensor]):
+    def wait_reply(self, sent: list[torch.Tensor]):
+        """The reply to our latest request (serving the peer's nested requests meanwhile)."""
         while True:
             header, blob = receive(self.fd_in, self.deadline)
             if "op" in header:  # a nested request from the peer
