@@ -1,0 +1,305 @@
+"""2-D convolution and pooling as im2col + matmul, and receptive-field arithmetic (chapter 09).
+
+``conv2d``, ``max_pool2d`` and ``avg_pool2d`` take the arguments of their namesakes in
+``torch.nn.functional`` and return the same values and gradients (tests/test_conv.py). They are
+vectorised: the input is cut into patches once (``patches``, a strided view of the padded input,
+no Python loop over the batch or the pixels), then a convolution is one batched matrix product
+with the filters (Chellapilla et al. 2006, "High performance convolutional neural networks for
+document processing"), and a pooling a max or a mean over each patch.
+
+Sizes along one axis (Dumoulin & Visin 2016, "A guide to convolution arithmetic"):
+
+    out = floor((in + 2 padding - dilation (kernel - 1) - 1) / stride) + 1       conv_output_size
+
+and for a stack of layers, the receptive field of one output pixel (Araujo et al. 2019,
+"Computing receptive fields of convolutional neural networks"), with the input as layer 0
+(size 1, jump 1, start 0), for each layer of kernel k, stride s, padding p, dilation d:
+
+    size  += d (k - 1) * jump         the input pixels one output pixel sees, per axis
+    start += (d (k - 1) / 2 - p) * jump   the input coordinate of output pixel 0's centre
+    jump  *= s                        the input distance between neighbouring output pixels
+"""
+from __future__ import annotations
+
+from typing import NamedTuple, Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+__all__ = ["conv_output_size", "patches", "im2col", "conv2d", "max_pool2d", "avg_pool2d", "Conv2d",
+           "ReceptiveField", "receptive_field", "receptive_fields", "receptive_field_box"]
+
+IntOrPair = int | Sequence[int]
+
+
+def _pair(name: str, value, minimum: int) -> tuple[int, int]:
+    """(value, value) for an int, the two ints of a pair; a clear error for anything else."""
+    pair = (value, value) if isinstance(value, int) else tuple(value) if isinstance(value, (tuple, list)) else None
+    if pair is None or len(pair) != 2 or not all(isinstance(v, int) and not isinstance(v, bool) for v in pair):
+        raise ValueError(f"{name} must be an int or a pair of ints (rows, columns), got {value!r}.")
+    if min(pair) < minimum:
+        raise ValueError(f"{name} must be at least {minimum}, got {value!r}.")
+    return pair
+
+
+def conv_output_size(size: IntOrPair, kernel_size: IntOrPair, stride: IntOrPair = 1, padding: IntOrPair = 0,
+                     dilation: IntOrPair = 1) -> int | tuple[int, int]:
+    """floor((size + 2 padding - dilation (kernel_size - 1) - 1) / stride) + 1, per axis.
+
+    Ints in, an int out; any pair in, a pair out. Also the size of a pooling's output (dilation 1).
+    """
+    pairs = [_pair(n, v, m) for n, v, m in (("size", size, 1), ("kernel_size", kernel_size, 1),
+                                            ("stride", stride, 1), ("padding", padding, 0),
+                                            ("dilation", dilation, 1))]
+    out = tuple((n + 2 * p - d * (k - 1) - 1) // s + 1 for n, k, s, p, d in zip(*pairs))
+    scalar = all(isinstance(v, int) for v in (size, kernel_size, stride, padding, dilation))
+    return out[0] if scalar else out
+
+
+def _check_image(name: str, x) -> None:
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{name}: expected x to be a torch.Tensor, got {type(x).__name__}.")
+    if x.dim() != 4:
+        raise ValueError(f"{name}: expected x of shape (N, C, H, W), got shape {tuple(x.shape)}"
+                         + ("; add a batch axis with x.unsqueeze(0)." if x.dim() == 3 else "."))
+
+
+def _same_padding(kernel, dilation) -> tuple[int, int, int, int]:
+    """(left, right, top, bottom) padding that keeps the size at stride 1; torch puts the odd pixel last."""
+    (kh, kw), (dh, dw) = kernel, dilation
+    th, tw = dh * (kh - 1), dw * (kw - 1)
+    return tw // 2, tw - tw // 2, th // 2, th - th // 2
+
+
+def patches(x: torch.Tensor, kernel_size: IntOrPair, stride: IntOrPair = 1, padding: IntOrPair | str = 0,
+            dilation: IntOrPair = 1, pad_value: float = 0.0) -> torch.Tensor:
+    """Every (dilated) kernel-sized window of x: (N, C, H, W) -> (N, C, H_out, W_out, kh, kw).
+
+    A view of the padded input (no copy): ``Tensor.unfold`` slides a window of the dilated span
+    along each axis, and a step of ``dilation`` inside the window keeps the taps the kernel uses.
+    padding: ints, a pair, or "same" / "valid" (as F.conv2d); pad_value fills the border.
+    """
+    _check_image("patches", x)
+    kernel, step, dil = _pair("kernel_size", kernel_size, 1), _pair("stride", stride, 1), _pair("dilation", dilation, 1)
+    if padding == "valid":
+        pads = (0, 0, 0, 0)
+    elif padding == "same":
+        if step != (1, 1):
+            raise ValueError(f"padding='same' needs stride 1 (as in F.conv2d), got stride {stride!r}; give the "
+                             "padding as numbers instead.")
+        pads = _same_padding(kernel, dil)
+    elif isinstance(padding, str):
+        raise ValueError(f"padding must be an int, a pair, 'same' or 'valid', got {padding!r}.")
+    else:
+        ph, pw = _pair("padding", padding, 0)
+        pads = (pw, pw, ph, ph)
+    if any(pads):
+        x = F.pad(x, pads, value=pad_value)
+    span = [d * (k - 1) + 1 for k, d in zip(kernel, dil)]           # the dilated kernel's extent
+    if x.shape[2] < span[0] or x.shape[3] < span[1]:
+        raise ValueError(f"the kernel spans {span[0]}x{span[1]} pixels (kernel {kernel[0]}x{kernel[1]}, dilation "
+                         f"{dil[0]}x{dil[1]}) but the padded input is only {x.shape[2]}x{x.shape[3]}: add padding, "
+                         "or use a smaller kernel or dilation.")
+    windows = x.unfold(2, span[0], step[0]).unfold(3, span[1], step[1])  # (N, C, H_out, W_out, span_h, span_w)
+    return windows[..., ::dil[0], ::dil[1]]
+
+
+def im2col(x: torch.Tensor, kernel_size: IntOrPair, stride: IntOrPair = 1, padding: IntOrPair | str = 0,
+           dilation: IntOrPair = 1) -> torch.Tensor:
+    """The patches as columns, (N, C kh kw, H_out W_out): the layout of ``F.unfold``."""
+    p = patches(x, kernel_size, stride, padding, dilation)
+    n, c, ho, wo, kh, kw = p.shape
+    return p.permute(0, 1, 4, 5, 2, 3).reshape(n, c * kh * kw, ho * wo)
+
+
+def conv2d(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None, stride: IntOrPair = 1,
+           padding: IntOrPair | str = 0, dilation: IntOrPair = 1, groups: int = 1) -> torch.Tensor:
+    """F.conv2d as im2col + one batched matmul: (N, C, H, W), (O, C / groups, kh, kw) -> (N, O, H_out, W_out).
+
+    Like every deep-learning library this is a cross-correlation (the kernel is not flipped).
+    groups: the channels are split into ``groups`` blocks, and output block g sees input block g only.
+    """
+    _check_image("conv2d", x)
+    if not isinstance(weight, torch.Tensor) or weight.dim() != 4:
+        raise ValueError(f"conv2d: expected weight of shape (out_channels, in_channels / groups, kh, kw), got "
+                         f"{tuple(weight.shape) if isinstance(weight, torch.Tensor) else type(weight).__name__}.")
+    if not isinstance(groups, int) or groups < 1:
+        raise ValueError(f"conv2d: groups must be a positive int, got {groups!r}.")
+    n, c = x.shape[:2]
+    o, c_per_group, kh, kw = weight.shape
+    if c % groups or o % groups:
+        raise ValueError(f"conv2d: groups={groups} must divide both the input channels ({c}) and the output "
+                         f"channels ({o}); pick groups among the common divisors of {c} and {o}.")
+    if c_per_group * groups != c:
+        raise ValueError(f"conv2d: x has {c} channels but weight {tuple(weight.shape)} expects "
+                         f"{c_per_group} x groups={groups} = {c_per_group * groups}; the weight's second axis must "
+                         f"be in_channels / groups = {c // groups} (is x laid out as (N, C, H, W), not (N, H, W, C)?).")
+    if bias is not None and tuple(bias.shape) != (o,):
+        raise ValueError(f"conv2d: bias must have one entry per output channel, shape ({o},), got {tuple(bias.shape)}.")
+    if weight.dtype != x.dtype:
+        raise TypeError(f"conv2d: x is {x.dtype} but weight is {weight.dtype}; convert one, e.g. x.to(weight.dtype).")
+    p = patches(x, (kh, kw), stride, padding, dilation)              # (N, C, H_out, W_out, kh, kw), a view
+    ho, wo = p.shape[2:4]
+    # im2col: one row per output pixel, its C/G kh kw inputs per group; then (pixels x taps) @ (taps x filters).
+    cols = p.reshape(n, groups, c_per_group, ho, wo, kh, kw).permute(0, 1, 3, 4, 2, 5, 6)
+    cols = cols.reshape(n, groups, ho * wo, c_per_group * kh * kw)    # the one copy: N G L (C/G kh kw)
+    filters = weight.reshape(groups, o // groups, c_per_group * kh * kw).transpose(1, 2)  # (G, C/G kh kw, O/G)
+    out = cols @ filters                                              # (N, G, H_out W_out, O/G)
+    out = out.permute(0, 1, 3, 2).reshape(n, o, ho, wo)
+    return out if bias is None else out + bias.view(1, o, 1, 1)
+
+
+def _pool_args(name: str, x, kernel_size, stride, padding) -> tuple:
+    _check_image(name, x)
+    kernel = _pair("kernel_size", kernel_size, 1)
+    step = kernel if stride is None else _pair("stride", stride, 1)   # torch's default: stride = kernel
+    pad = _pair("padding", padding, 0)
+    if pad[0] > kernel[0] // 2 or pad[1] > kernel[1] // 2:
+        raise ValueError(f"{name}: padding {padding!r} must be at most half the kernel {kernel_size!r} (as in torch): "
+                         "a window made only of padding has no value to pool.")
+    return kernel, step, pad
+
+
+def max_pool2d(x: torch.Tensor, kernel_size: IntOrPair, stride: IntOrPair | None = None,
+               padding: IntOrPair = 0, dilation: IntOrPair = 1) -> torch.Tensor:
+    """F.max_pool2d: the largest value of each window; the border is padded with -inf.
+
+    The gradient goes to one input per window (the first maximum on ties, as torch's does).
+    """
+    kernel, step, pad = _pool_args("max_pool2d", x, kernel_size, stride, padding)
+    p = patches(x, kernel, step, pad, dilation, pad_value=float("-inf"))
+    return p.flatten(-2).max(dim=-1).values
+
+
+def avg_pool2d(x: torch.Tensor, kernel_size: IntOrPair, stride: IntOrPair | None = None, padding: IntOrPair = 0,
+               count_include_pad: bool = True) -> torch.Tensor:
+    """F.avg_pool2d: the mean of each window; zero padding counts in the mean unless count_include_pad=False."""
+    kernel, step, pad = _pool_args("avg_pool2d", x, kernel_size, stride, padding)
+    total = patches(x, kernel, step, pad).sum(dim=(-2, -1))
+    if count_include_pad or pad == (0, 0):
+        return total / (kernel[0] * kernel[1])
+    ones = torch.ones((1, 1) + x.shape[2:], dtype=x.dtype, device=x.device)
+    return total / patches(ones, kernel, step, pad).sum(dim=(-2, -1))   # the real pixels in each window
+
+
+class Conv2d(nn.Module):
+    """nn.Conv2d on top of ``conv2d``: the same parameters, names, shapes and initialisation.
+
+    ``Conv2d(...).load_state_dict(nn.Conv2d(...).state_dict())`` works both ways.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: IntOrPair, stride: IntOrPair = 1,
+                 padding: IntOrPair | str = 0, dilation: IntOrPair = 1, groups: int = 1, bias: bool = True):
+        super().__init__()
+        if in_channels % groups or out_channels % groups:
+            raise ValueError(f"Conv2d: groups={groups} must divide in_channels={in_channels} and "
+                             f"out_channels={out_channels}.")
+        self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
+        self.kernel_size = _pair("kernel_size", kernel_size, 1)
+        self.stride, self.padding, self.dilation = stride, padding, dilation
+        self.weight = nn.Parameter(torch.empty(out_channels, in_channels // groups, *self.kernel_size))
+        self.bias = nn.Parameter(torch.empty(out_channels)) if bias else None
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        # nn.Conv2d's default: kaiming_uniform with a = sqrt(5), i.e. U(-1/sqrt(fan_in), 1/sqrt(fan_in)).
+        nn.init.kaiming_uniform_(self.weight, a=5 ** 0.5)
+        if self.bias is not None:
+            bound = 1 / (self.weight[0].numel() ** 0.5)
+            nn.init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:   # (N, C_in, H, W) -> (N, C_out, H_out, W_out)
+        return conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+
+    def extra_repr(self) -> str:
+        return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}, "
+                f"padding={self.padding}, dilation={self.dilation}, groups={self.groups}, bias={self.bias is not None}")
+
+
+# ----------------------------------------------------------------------------- receptive fields
+class ReceptiveField(NamedTuple):
+    """One layer's output pixel as seen from the input, per axis (ints, or (rows, cols) pairs).
+
+    size: input pixels it sees; jump: input pixels between neighbouring outputs (the
+    effective stride); start: input coordinate of output pixel 0's centre (negative: in the padding).
+    """
+    size: int | tuple[int, int]
+    jump: int | tuple[int, int]
+    start: float | tuple[float, float]
+
+
+def _layer(layer) -> tuple:
+    """(kernel, stride, padding, dilation) pairs from a tuple of 1 to 4 entries, a dict, or a conv/pool module."""
+    if isinstance(layer, nn.Module):
+        if not hasattr(layer, "kernel_size"):
+            raise ValueError(f"receptive_field: {type(layer).__name__} has no kernel; give convolution and "
+                             "pooling layers only (activations do not change the receptive field).")
+        def plain(v):   # modules store pairs even for square kernels: (5, 5) -> 5, so ints stay ints
+            return v[0] if isinstance(v, tuple) and len(v) == 2 and v[0] == v[1] else v
+        k = plain(layer.kernel_size)
+        layer = {"kernel": k, "stride": plain(getattr(layer, "stride", 1) or k),
+                 "padding": plain(getattr(layer, "padding", 0)), "dilation": plain(getattr(layer, "dilation", 1))}
+    if isinstance(layer, dict):
+        layer = (layer["kernel"], layer.get("stride", 1), layer.get("padding", 0), layer.get("dilation", 1))
+    if isinstance(layer, int):
+        layer = (layer,)
+    if not isinstance(layer, (tuple, list)) or not 1 <= len(layer) <= 4:
+        raise ValueError(f"receptive_field: each layer is (kernel, stride=1, padding=0, dilation=1), a dict with "
+                         f"those keys, or a conv/pool module; got {layer!r}.")
+    kernel, stride, padding, dilation = tuple(layer) + (1, 0, 1)[len(layer) - 1:]
+    if padding in ("same", "valid"):
+        padding = (0, 0) if padding == "valid" else tuple(d * (k - 1) // 2 for k, d in
+                                                          zip(_pair("kernel", kernel, 1), _pair("dilation", dilation, 1)))
+    return (_pair("kernel", kernel, 1), _pair("stride", stride, 1), _pair("padding", padding, 0),
+            _pair("dilation", dilation, 1), any(not isinstance(v, int) for v in (kernel, stride, padding, dilation)))
+
+
+def receptive_fields(layers: Sequence) -> list[ReceptiveField]:
+    """The ReceptiveField after each layer of a stack, input first (size 1, jump 1, start 0).
+
+    layers: (kernel, stride, padding, dilation) tuples (trailing entries optional, each an int or a
+    pair), dicts with those keys, or conv/pool modules (nn.Conv2d, nn.MaxPool2d, Conv2d...).
+    Ints everywhere give ints; any pair gives (rows, cols) pairs.
+    """
+    parsed = [_layer(layer) for layer in layers]
+    as_pairs = any(p[-1] for p in parsed)
+    size, jump, start = [1, 1], [1, 1], [0.0, 0.0]
+    out = []
+
+    def record():
+        out.append(ReceptiveField(tuple(size), tuple(jump), tuple(start)) if as_pairs
+                   else ReceptiveField(size[0], jump[0], start[0]))
+    record()
+    for kernel, stride, padding, dilation, _ in parsed:
+        for a in (0, 1):
+            extent = dilation[a] * (kernel[a] - 1)       # the dilated kernel's span minus one
+            size[a] += extent * jump[a]
+            start[a] += (extent / 2 - padding[a]) * jump[a]
+            jump[a] *= stride[a]
+        record()
+    return out
+
+
+def receptive_field(layers: Sequence) -> ReceptiveField:
+    """size, jump (effective stride) and start of the last layer of the stack; see ``receptive_fields``."""
+    return receptive_fields(layers)[-1]
+
+
+def receptive_field_box(layers: Sequence, row: int, col: int, image_size: IntOrPair | None = None
+                        ) -> tuple[int, int, int, int]:
+    """(top, left, bottom, right), inclusive input pixels seen by output pixel (row, col) of the stack.
+
+    image_size: clip the box to the image (the rest of the field lies in the padding).
+    """
+    rf = receptive_fields(layers)[-1]
+    size, jump, start = ((rf.size,) * 2, (rf.jump,) * 2, (rf.start,) * 2) if isinstance(rf.size, int) else rf
+    box = []
+    for a, i in ((0, row), (1, col)):
+        centre = start[a] + i * jump[a]
+        box.append((round(centre - (size[a] - 1) / 2), round(centre + (size[a] - 1) / 2)))
+    (top, bottom), (left, right) = box
+    if image_size is not None:
+        h, w = _pair("image_size", image_size, 1)
+        top, left, bottom, right = max(top, 0), max(left, 0), min(bottom, h - 1), min(right, w - 1)
+    return top, left, bottom, right
