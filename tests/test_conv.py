@@ -48,6 +48,23 @@ def test_conv2d_equals_torch_in_values_and_gradients(cfg):
     _check_conv(conv2d, cfg, atol=1e-5, rtol=1e-5, grad_atol=5e-5)
 
 
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_conv2d_and_pooling_equal_torch_on_cuda(monkeypatch):
+    # cuDNN may use TF32 (10-bit mantissas) for float32 convolutions by default; compare true float32.
+    monkeypatch.setattr(torch.backends.cudnn, "allow_tf32", False)
+    monkeypatch.setattr(torch.backends.cuda.matmul, "allow_tf32", False)
+    for cfg in GRID:
+        args = dict(stride=cfg["stride"], padding=cfg["padding"], dilation=cfg["dilation"], groups=cfg["groups"])
+        check_like_torch(f"conv2d on cuda {cfg}", lambda x, w, b: conv2d(x, w, b, **args),
+                         lambda x, w, b: F.conv2d(x, w, b, **args), *(t.cuda() for t in _case(cfg)),
+                         verbose=False, atol=5e-5, grad_atol=5e-5)   # cuDNN sums up to 440 products in its own order
+    x = torch.randn(3, 4, 9, 8, device="cuda")
+    check_like_torch("max_pool2d on cuda", lambda x: max_pool2d(x, 3, 2, 1), lambda x: F.max_pool2d(x, 3, 2, 1), x,
+                     verbose=False, grad_atol=1e-6)
+    check_like_torch("avg_pool2d on cuda", lambda x: avg_pool2d(x, 3, 2, 1), lambda x: F.avg_pool2d(x, 3, 2, 1), x,
+                     verbose=False)
+
+
 @pytest.mark.parametrize("cfg", GRID[::7], ids=str)
 def test_conv2d_equals_torch_in_float64(cfg):
     _check_conv(conv2d, cfg, torch.float64, atol=1e-12, rtol=1e-12)
