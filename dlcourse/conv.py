@@ -249,9 +249,9 @@ def _layer(layer) -> tuple:
         raise ValueError(f"receptive_field: each layer is (kernel, stride=1, padding=0, dilation=1), a dict with "
                          f"those keys, or a conv/pool module; got {layer!r}.")
     kernel, stride, padding, dilation = tuple(layer) + (1, 0, 1)[len(layer) - 1:]
-    if padding in ("same", "valid"):
-        padding = (0, 0) if padding == "valid" else tuple(d * (k - 1) // 2 for k, d in
-                                                          zip(_pair("kernel", kernel, 1), _pair("dilation", dilation, 1)))
+    if padding in ("same", "valid"):   # "same": the padding before the first pixel (torch puts any odd one last)
+        before = [d * (k - 1) // 2 for k, d in zip(_pair("kernel", kernel, 1), _pair("dilation", dilation, 1))]
+        padding = 0 if padding == "valid" else before[0] if before[0] == before[1] else tuple(before)
     return (_pair("kernel", kernel, 1), _pair("stride", stride, 1), _pair("padding", padding, 0),
             _pair("dilation", dilation, 1), any(not isinstance(v, int) for v in (kernel, stride, padding, dilation)))
 

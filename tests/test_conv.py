@@ -212,6 +212,8 @@ def test_receptive_field_numbers_of_known_stacks():
     assert receptive_field([(3, (1, 2), 1, (1, 2))]) == ((3, 5), (1, 2), (0.0, 1.0))
     modules = [nn.Conv2d(1, 6, 5, padding=2), nn.MaxPool2d(2), nn.Conv2d(6, 16, 5), nn.AvgPool2d(2)]
     assert receptive_fields(modules) == lenet
+    same = [nn.Conv2d(1, 1, 3, padding="same"), nn.Conv2d(1, 1, 4, padding="same", dilation=2)]
+    assert receptive_fields(same) == receptive_fields([(3, 1, 1), (4, 1, 3, 2)])    # 3 before, 3 after
 
 
 def _rf_stride_ignored(layers):
