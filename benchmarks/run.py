@@ -95,6 +95,11 @@ def grading_section() -> list[str]:
     return lines
 
 
+def _ms(value: float) -> str:
+    """Milliseconds to one decimal, or to three below 1 ms (a GPU's kernels: 0.0 ms would say nothing)."""
+    return f"{value:.1f} ms" if value >= 1 else f"{value:.3f} ms"
+
+
 def speed_section() -> list[str]:
     """Our references' time against torch's built-ins, from each benchmarks/*_speed.json (e.g. attention_speed.py).
 
@@ -109,7 +114,7 @@ def speed_section() -> list[str]:
                   "| reference | ours | torch | ratio | machine | date |", "|---|---|---|---|---|---|"]
         for device in json.loads(path.read_text()).values():
             for r in device["rows"]:
-                lines.append(f"| {r['what']} | {r['ours_ms']:.1f} ms | {r['torch_ms']:.1f} ms | **{r['ratio']:.2f}x** "
+                lines.append(f"| {r['what']} | {_ms(r['ours_ms'])} | {_ms(r['torch_ms'])} | **{r['ratio']:.2f}x** "
                              f"| {device['machine']} | {device['date']} |")
         lines.append("")
     return lines

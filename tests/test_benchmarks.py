@@ -83,6 +83,9 @@ def test_speed_files_become_a_table_of_ratios(tmp_path, monkeypatch):
     table = run.render({})
     assert "## Speed against torch: `python benchmarks/attention_speed.py`" in table
     assert "| MultiheadAttention | 12.3 ms | 10.0 ms | **1.23x** | cpu, 1 thread | d |" in table
+    (tmp_path / "attention_speed.json").write_text(json.dumps({"cuda": {"machine": "gpu", "date": "d", "rows": [
+        {**row, "ours_ms": 0.0912, "torch_ms": 0.04}]}}))
+    assert "| MultiheadAttention | 0.091 ms | 0.040 ms | **1.23x** | gpu | d |" in run.render({})
 
 
 def test_a_recipes_notes_are_listed_under_the_table():
