@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import platform
 import random
+import sys
 from contextlib import nullcontext
 
 import numpy as np
@@ -130,6 +131,23 @@ def seed_everything(seed: int = 0) -> None:
     torch.manual_seed(seed)  # also seeds CUDA and MPS generators
 
 
+def use_deterministic_algorithms(mode: bool) -> None:
+    """``torch.use_deterministic_algorithms(mode, warn_only=True)`` without importing torch._inductor.
+
+    torch's function imports the whole compiler stack (2-3 s at every kernel start here, 6-7 s on a
+    loaded machine) only to set inductor's flag; eager code needs only the C++ switch. Inductor's
+    flag is set too when the compiler is already loaded (a notebook that called torch.compile).
+    """
+    setter = getattr(torch._C, "_set_deterministic_algorithms", None)
+    if setter is None:  # a torch without the private switch: the public call, slower but the same
+        torch.use_deterministic_algorithms(mode, warn_only=True)
+        return
+    setter(mode, warn_only=True)
+    inductor_config = sys.modules.get("torch._inductor.config")
+    if inductor_config is not None:
+        inductor_config.deterministic = mode
+
+
 def setup(seed: int = 0, threads: int | None = None, deterministic: bool = True,
           prefer: str | None = None, quiet: bool = False) -> torch.device:
     """Prepare a notebook or script: seeds, threads, denormals, determinism; return the device.
@@ -145,7 +163,7 @@ def setup(seed: int = 0, threads: int | None = None, deterministic: bool = True,
         threads = int(os.environ.get("DLCOURSE_THREADS") or os.environ.get("OMP_NUM_THREADS") or _usable_cores())
     torch.set_num_threads(max(1, threads))
     if deterministic:
-        torch.use_deterministic_algorithms(True, warn_only=True)
+        use_deterministic_algorithms(True)
         torch.backends.cudnn.benchmark = False
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
     device = get_device(prefer)

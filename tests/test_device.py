@@ -1,6 +1,9 @@
 """The device helper: same code on every device, seeds, denormals, precision choice."""
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 import torch
 
@@ -62,6 +65,15 @@ def test_setup_seeds_flushes_denormals_and_is_repeatable(capsys):
     finally:
         torch.set_flush_denormal(False)
         torch.use_deterministic_algorithms(False)
+
+
+def test_setup_is_deterministic_without_loading_the_compiler():
+    # torch.use_deterministic_algorithms imports torch._inductor (seconds at every kernel start)
+    code = ("import sys, torch, dlcourse; dlcourse.setup(quiet=True); "
+            "assert torch.are_deterministic_algorithms_enabled(); "
+            "assert torch.is_deterministic_algorithms_warn_only_enabled(); "
+            "assert 'torch._inductor.config' not in sys.modules, 'setup loaded the compiler'")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
 
 
 @pytest.mark.parametrize("value,expected", [("1", True), ("true", True), ("0", False), ("", False), ("no", False)])
