@@ -51,7 +51,8 @@ def _copy_and_compare(ours: nn.Module, theirs: nn.Module, x: torch.Tensor, name:
 
 def _same_keys_and_shapes(ours: nn.Module, theirs: nn.Module) -> None:
     a, b = ours.state_dict(), theirs.state_dict()
-    assert list(a) == list(b), f"keys differ: only ours {sorted(set(a) - set(b))[:5]}, only theirs {sorted(set(b) - set(a))[:5]}"
+    assert list(a) == list(b), \
+        f"keys differ: only ours {sorted(set(a) - set(b))[:5]}, only theirs {sorted(set(b) - set(a))[:5]}"
     wrong = [k for k in a if a[k].shape != b[k].shape]
     assert not wrong, f"shapes differ at {wrong[:5]}"
 
@@ -122,7 +123,8 @@ def test_mobilenet_v2_equals_torchvision_with_its_weights():
     _same_keys_and_shapes(ours, theirs)
     assert count_params(ours) == 3_504_872
     _copy_and_compare(ours, theirs, torch.randn(2, 3, 64, 64), "mobilenet_v2")
-    small, theirs10 = ours_mobilenet.mobilenet_v2_cifar(width_mult=0.5), tvm.mobilenet_v2(num_classes=10, width_mult=0.5)
+    small = ours_mobilenet.mobilenet_v2_cifar(width_mult=0.5)
+    theirs10 = tvm.mobilenet_v2(num_classes=10, width_mult=0.5)
     small.load_state_dict(theirs10.state_dict(), strict=True)       # the same keys; strides hold no weights
     with torch.no_grad():
         assert small.features(torch.randn(1, 3, 32, 32)).shape == (1, 1280, 4, 4)

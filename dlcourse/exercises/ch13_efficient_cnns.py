@@ -59,7 +59,7 @@ def check_squeeze_excitation(squeeze_excitation: Callable) -> None:
                      "make squeeze_excitation return x rescaled per channel."):
         return
     reference = SqueezeExcitation(channels, squeezed, activation=nn.SiLU)
-    with torch.no_grad():                      # its fc1, fc2 are 1x1 convolutions: the same numbers, shaped (out, in, 1, 1)
+    with torch.no_grad():          # its fc1, fc2 are 1x1 convolutions: the same numbers, shaped (out, in, 1, 1)
         reference.fc1.weight.copy_(w1.view(squeezed, channels, 1, 1)), reference.fc1.bias.copy_(b1)
         reference.fc2.weight.copy_(w2.view(channels, squeezed, 1, 1)), reference.fc2.bias.copy_(b2)
     check_like_torch("squeeze_excitation", lambda x: squeeze_excitation(x, w1, b1, w2, b2), reference, x,

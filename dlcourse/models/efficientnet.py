@@ -146,6 +146,10 @@ class EfficientNet(nn.Module):
 
     def _init_weights(self) -> None:
         """torchvision's: He (fan-out) convolutions, BN to the identity, the classifier U(+-1/sqrt(classes))."""
+        if next(self.parameters()).is_meta:
+            # Built on the meta device to count shapes (chapter 13's B0..B7 table): no values to set, and
+            # torch's normal_ on meta tensors would import its compiler stack (seconds) for nothing.
+            return
         for m in self.modules():
             if isinstance(m, nn.Conv2d):
                 nn.init.kaiming_normal_(m.weight, mode="fan_out")
