@@ -1,8 +1,6 @@
 """Chapter 13's exercise checks pass the worked solutions (test_chapter_solutions.py runs them), report a
 placeholder as not attempted, and reject the typical wrong answers with a hint."""
-import importlib.util
 import math
-from pathlib import Path
 
 import pytest
 import torch
@@ -11,12 +9,27 @@ import torch.nn.functional as F
 from dlcourse.checks import CheckError
 from dlcourse.exercises import ch13_efficient_cnns as exercises
 
-_spec = importlib.util.spec_from_file_location(
-    "ch13_solutions", Path(__file__).resolve().parents[1] / "solutions" / "chapters" / "13_efficient_cnns.py")
-solutions = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(solutions)
+
+# ---- right answers (as in solutions/chapters/13_efficient_cnns.py, which test_chapter_solutions.py runs)
+def depthwise_conv2d(x, weight, stride=1, padding=0):
+    n, c, h, w = x.shape
+    k = weight.shape[-1]
+    patches = F.unfold(x, k, padding=padding, stride=stride).view(n, c, k * k, -1)
+    out = (patches * weight.view(1, c, k * k, 1)).sum(dim=2)
+    return out.view(n, c, (h + 2 * padding - k) // stride + 1, (w + 2 * padding - k) // stride + 1)
 
 
+def squeeze_excitation(x, w1, b1, w2, b2):
+    return x * torch.sigmoid(F.silu(x.mean((2, 3)) @ w1.T + b1) @ w2.T + b2)[:, :, None, None]
+
+
+def scale_stage(channels, layers, width_mult, depth_mult):
+    value = channels * width_mult
+    rounded = max(8, int(value + 4) // 8 * 8)
+    return rounded + 8 if rounded < 0.9 * value else rounded, math.ceil(layers * depth_mult)
+
+
+# ---- typical wrong answers
 def depthwise_kernel_major(x, weight, stride=1, padding=0):
     """Reads unfold's rows as (k*k, C) instead of (C, k*k): the right shape, the wrong pixels."""
     n, c, h, w = x.shape
@@ -27,7 +40,7 @@ def depthwise_kernel_major(x, weight, stride=1, padding=0):
 
 
 def depthwise_ignoring_stride(x, weight, stride=1, padding=0):
-    return solutions.depthwise_conv2d(x, weight, 1, padding)
+    return depthwise_conv2d(x, weight, 1, padding)
 
 
 def depthwise_with_grouped_conv(x, weight, stride=1, padding=0):
@@ -47,7 +60,7 @@ def se_without_sigmoid(x, w1, b1, w2, b2):
 
 
 def scale_stage_depth_truncated(channels, layers, width_mult, depth_mult):
-    return solutions.scale_stage(channels, layers, width_mult, 1.0)[0], int(layers * depth_mult)
+    return scale_stage(channels, layers, width_mult, 1.0)[0], int(layers * depth_mult)
 
 
 def scale_stage_width_truncated(channels, layers, width_mult, depth_mult):
@@ -56,11 +69,11 @@ def scale_stage_width_truncated(channels, layers, width_mult, depth_mult):
 
 
 @pytest.mark.parametrize("check, right, wrongs", [
-    (exercises.check_depthwise_conv2d, solutions.depthwise_conv2d,
+    (exercises.check_depthwise_conv2d, depthwise_conv2d,
      [depthwise_kernel_major, depthwise_ignoring_stride, depthwise_with_grouped_conv]),
-    (exercises.check_squeeze_excitation, solutions.squeeze_excitation,
+    (exercises.check_squeeze_excitation, squeeze_excitation,
      [se_with_relu, se_max_pooled, se_without_sigmoid]),
-    (exercises.check_scale_stage, solutions.scale_stage,
+    (exercises.check_scale_stage, scale_stage,
      [scale_stage_depth_truncated, scale_stage_width_truncated]),
 ], ids=["depthwise", "squeeze-excitation", "scale-stage"])
 def test_stub_right_answer_and_typical_mistakes(exercise_check, check, right, wrongs):
