@@ -16,7 +16,7 @@ from .device import (autocast_dtype, fast_mode, get_device, seed_everything, set
 # Not grading: the course never imports it.
 _SUBMODULES = {"activations", "autograd", "checks", "checkpoint", "clipping", "data", "device", "environment",
                "exercises", "layers", "losses", "lr_finder", "models", "normalization", "optim", "plot", "regularization",
-               "schedules", "train", "weight_init", "widgets", "conv"}
+               "schedules", "train", "weight_init", "widgets", "conv", "profiling"}
 _FROM = {"fit": "train", "evaluate": "train", "predict": "train", "History": "train", "env_report": "environment"}
 
 

@@ -7,8 +7,21 @@ from dlcourse.models.rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 from dlcourse.models.transformer import (LearnedPositionalEncoding, SinusoidalPositionalEncoding, Transformer,
                                          TransformerDecoder, TransformerDecoderLayer, TransformerEncoder,
                                          TransformerEncoderLayer)
+# The builders googlenet() and build_efficientnet() stay in their modules: a package attribute
+# named googlenet would shadow the submodule dlcourse.models.googlenet.
+from dlcourse.models.googlenet import GoogLeNet, Inception, googlenet_cifar
+from dlcourse.models.mobilenet import (DepthwiseSeparable, InvertedResidual, MobileNetV1, MobileNetV2, mobilenet_v1,
+                                       mobilenet_v1_cifar, mobilenet_v2, mobilenet_v2_cifar)
+from dlcourse.models.efficientnet import (EfficientNet, MBConv, SqueezeExcitation, efficientnet_b0,
+                                          efficientnet_b0_cifar, efficientnet_b1, efficientnet_b2, efficientnet_b3,
+                                          efficientnet_b4, efficientnet_b5, efficientnet_b6, efficientnet_b7)
 
 __all__ = ["Perceptron", "MLP", "ManualMLP", "SmallCNN", "RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell",
            "scaled_dot_product_attention", "MultiheadAttention",
            "SinusoidalPositionalEncoding", "LearnedPositionalEncoding", "TransformerEncoderLayer",
-           "TransformerDecoderLayer", "TransformerEncoder", "TransformerDecoder", "Transformer"]
+           "TransformerDecoderLayer", "TransformerEncoder", "TransformerDecoder", "Transformer",
+           "GoogLeNet", "Inception", "googlenet_cifar", "DepthwiseSeparable", "InvertedResidual",
+           "MobileNetV1", "MobileNetV2", "mobilenet_v1", "mobilenet_v1_cifar", "mobilenet_v2", "mobilenet_v2_cifar",
+           "EfficientNet", "MBConv", "SqueezeExcitation", "efficientnet_b0", "efficientnet_b0_cifar",
+           "efficientnet_b1", "efficientnet_b2", "efficientnet_b3", "efficientnet_b4", "efficientnet_b5",
+           "efficientnet_b6", "efficientnet_b7"]
