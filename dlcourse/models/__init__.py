@@ -7,8 +7,13 @@ from dlcourse.models.rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 from dlcourse.models.transformer import (LearnedPositionalEncoding, SinusoidalPositionalEncoding, Transformer,
                                          TransformerDecoder, TransformerDecoderLayer, TransformerEncoder,
                                          TransformerEncoderLayer)
+from dlcourse.models.attention import AdditiveAttention, capture_attention
+from dlcourse.models.seq2seq import BahdanauSeq2Seq, Seq2SeqTransformer, translation_step
+from dlcourse.models.decoding import beam_search, greedy_decode, sequence_accuracy
 
 __all__ = ["Perceptron", "MLP", "ManualMLP", "SmallCNN", "RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell",
            "scaled_dot_product_attention", "MultiheadAttention",
            "SinusoidalPositionalEncoding", "LearnedPositionalEncoding", "TransformerEncoderLayer",
-           "TransformerDecoderLayer", "TransformerEncoder", "TransformerDecoder", "Transformer"]
+           "TransformerDecoderLayer", "TransformerEncoder", "TransformerDecoder", "Transformer",
+           "AdditiveAttention", "capture_attention", "BahdanauSeq2Seq", "Seq2SeqTransformer", "translation_step",
+           "greedy_decode", "beam_search", "sequence_accuracy"]
