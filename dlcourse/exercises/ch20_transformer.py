@@ -73,7 +73,7 @@ def check_subsequent_mask(subsequent_mask: Callable) -> None:
     })
     if torch.is_tensor(got) and got.shape == expected.shape and torch.equal(got.isinf(), expected.isinf()) \
             and torch.equal(got.nan_to_num(0, 0, 0), expected.nan_to_num(0, 0, 0)):
-        print("subsequent_mask(5): OK, equal to nn.Transformer.generate_square_subsequent_mask(5)")
+        print("OK subsequent_mask(5): equal to nn.Transformer.generate_square_subsequent_mask(5)")
         return
     raise CheckError("subsequent_mask(5): differs from nn.Transformer.generate_square_subsequent_mask(5). " +
                      (hint or "torch.full((size, size), float('-inf')).triu(1): -inf strictly above the diagonal, "
