@@ -159,8 +159,8 @@ plt.show()
 # Row $t$ is what the decoder read while predicting output $t$ (labelled by that output; the last
 # row predicts the end). The first output digit is the last input digit, so a trained model puts
 # almost all its weight on one input digit per row, along the anti-diagonal: it learned the
-# alignment from the loss alone. (Fast mode trains too briefly for that: the rows are still
-# nearly uniform.)
+# alignment from the loss alone. (Fast mode trains too briefly for that: the anti-diagonal is
+# there, but blurred over three or four digits.)
 #
 # ## 2. Scaled dot-product attention
 #
