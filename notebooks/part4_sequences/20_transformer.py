@@ -37,9 +37,9 @@
 # dropout), [08 · Schedules](../part2_training/08_schedules.ipynb) (warmup).
 #
 # **Run time**: CPU (2 cores): fast mode about 15 s of CPU time (57 s of wall time on the 2 cores
-# shared with about eight other jobs); full mode: the translation model's 10 epochs, the same run as
-# `benchmarks/recipes/translation_transformer.py` (see `benchmarks/RESULTS.md` for its time);
-# GPU: not measured yet.
+# shared with about eight other jobs); full mode about 10 minutes, nearly all of it the translation
+# model's 10 epochs, the same run as `benchmarks/recipes/translation_transformer.py` (588 s measured
+# on the shared machine); GPU: not measured yet.
 
 # %% [markdown]
 # ## Setup
@@ -389,8 +389,10 @@ print(f"{sum(p.numel() for p in model.parameters()):,} weights; held-out token a
       f"{history.last('val_token_accuracy'):.1%}, exact translations (greedy) {history.last('val_sequence_accuracy'):.1%}")
 
 # %% [markdown]
-# The same training, in full mode, is `benchmarks/recipes/translation_transformer.py`; see
-# `benchmarks/RESULTS.md` for its measured held-out exact-sequence accuracy (target: 95%).
+# The same training, in full mode, is `benchmarks/recipes/translation_transformer.py`. Measured
+# there: 0.5% of the held-out numbers translated exactly after epoch 1, 87.6% after epoch 2, 98.5%
+# after epoch 3 and 99.8% (998 of 1,000) after epoch 10, with 99.98% of the words right (target:
+# 95% exact). Fast mode's single short epoch is still at the start of that curve.
 #
 # ## 6. Greedy and beam search
 #
@@ -415,8 +417,8 @@ for i in shown:
           f"{'right' if beam_right[i] else 'wrong, expected ' + repr(' '.join(test_set.outputs[i]))}")
 
 # %% [markdown]
-# Compare the two accuracies (the full run's are in the recipe's notes in `benchmarks/RESULTS.md`).
-# Where a trained model is confident, as here, beam search has little to change; it matters where
+# In the recipe's full run both gave 99.8%: a trained model this confident leaves beam search nothing to
+# change. It matters where
 # several continuations are nearly as likely (real translation), and there a length penalty
 # (`length_penalty`, Wu et al. 2016) keeps it from preferring short outputs, whose log-probability
 # is a sum of fewer negative terms.
