@@ -128,3 +128,51 @@ def test_draw_descent_stops_a_diverging_path_at_its_last_finite_point():
     (bad,) = [ln for ln in ax.get_lines() if ln.get_label().startswith("bad")]
     assert len(bad.get_xdata()) == 2
     plt.close(fig)
+
+
+# ----------------------------------------------------------------------------- chapter 19: attention maps
+TOKENS = ["the", "film", "is", "not", "good"]
+
+
+def _attention(heads=2, seed=0):
+    """(heads, 5, 5) rows that sum to one; head 0 attends from each token to the next (the last to itself)."""
+    rng = np.random.default_rng(seed)
+    w = rng.random((heads, 5, 5))
+    w[0] = np.eye(5, k=1) * 0.9 + 0.02
+    w[0, 4] = [0.02, 0.02, 0.02, 0.02, 0.92]
+    return w / w.sum(-1, keepdims=True)
+
+
+def test_draw_attention_shows_the_weights_and_returns_each_querys_top_key():
+    from dlcourse.widgets import draw_attention
+    fig, ax = plt.subplots()
+    w = _attention()[0]
+    top = draw_attention(ax, w, TOKENS, highlight=3)
+    assert top.tolist() == [1, 2, 3, 4, 4]
+    np.testing.assert_allclose(ax.images[0].get_array(), w)
+    assert [t.get_text() for t in ax.get_xticklabels()] == TOKENS == [t.get_text() for t in ax.get_yticklabels()]
+    (star,) = [ln for ln in ax.get_lines() if ln.get_marker() == "*"]
+    assert (star.get_xdata()[0], star.get_ydata()[0]) == (4, 3)      # query "not" -> key "good"
+    with pytest.raises(ValueError, match=r"\(queries, keys\) = \(5, 5\)"):
+        draw_attention(ax, np.ones((2, 5, 5)), TOKENS)
+    plt.close(fig)
+
+
+def test_attention_explorer_follows_the_layer_head_and_query():
+    from dlcourse.widgets import attention_explorer
+    maps = {"layer 0": _attention(seed=0), "layer 1": _attention(seed=1)[::-1].copy()}
+    box = attention_explorer(TOKENS, maps)
+    assert box.top_keys[0] == "film" and bytes(box.image.value).startswith(b"\x89PNG")
+    first = bytes(box.image.value)
+    box.query.value = 3
+    assert box.top_keys[0] == "good" and "<b>not</b>" in box.children[2].value
+    box.head.value = 1
+    expected = np.argsort(-maps["layer 0"][1, 3], kind="stable")[:3]
+    assert box.top_keys == [TOKENS[j] for j in expected] and bytes(box.image.value) != first
+    box.layer.value = "layer 1"                        # layer 1's head 1 is layer 0's head 0
+    assert box.top_keys[0] == "good"
+    box.head.value = "mean"
+    mean = maps["layer 1"].mean(0)[3]
+    assert box.top_keys[0] == TOKENS[int(mean.argmax())]
+    with pytest.raises(ValueError, match="heads, 5 queries, 5 keys"):
+        attention_explorer(TOKENS, {"bad": np.ones((2, 4, 5))})

@@ -15,6 +15,9 @@ from dlcourse.models.mobilenet import (DepthwiseSeparable, InvertedResidual, Mob
 from dlcourse.models.efficientnet import (EfficientNet, MBConv, SqueezeExcitation, efficientnet_b0,
                                           efficientnet_b0_cifar, efficientnet_b1, efficientnet_b2, efficientnet_b3,
                                           efficientnet_b4, efficientnet_b5, efficientnet_b6, efficientnet_b7)
+from dlcourse.models.attention import AdditiveAttention, capture_attention
+from dlcourse.models.seq2seq import BahdanauSeq2Seq, Seq2SeqTransformer, translation_step
+from dlcourse.models.decoding import beam_search, greedy_decode, sequence_accuracy
 
 __all__ = ["Perceptron", "MLP", "ManualMLP", "SmallCNN", "RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell",
            "scaled_dot_product_attention", "MultiheadAttention",
@@ -24,4 +27,6 @@ __all__ = ["Perceptron", "MLP", "ManualMLP", "SmallCNN", "RNN", "LSTM", "GRU", "
            "MobileNetV1", "MobileNetV2", "mobilenet_v1", "mobilenet_v1_cifar", "mobilenet_v2", "mobilenet_v2_cifar",
            "EfficientNet", "MBConv", "SqueezeExcitation", "efficientnet_b0", "efficientnet_b0_cifar",
            "efficientnet_b1", "efficientnet_b2", "efficientnet_b3", "efficientnet_b4", "efficientnet_b5",
-           "efficientnet_b6", "efficientnet_b7"]
+           "efficientnet_b6", "efficientnet_b7",
+           "AdditiveAttention", "capture_attention", "BahdanauSeq2Seq", "Seq2SeqTransformer", "translation_step",
+           "greedy_decode", "beam_search", "sequence_accuracy"]

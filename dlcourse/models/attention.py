@@ -3,6 +3,8 @@
     scaled_dot_product_attention   softmax(Q K^T / sqrt(d_k) + mask) V, written out
                                    == F.scaled_dot_product_attention
     MultiheadAttention             h heads side by side == nn.MultiheadAttention; state dicts load both ways
+    AdditiveAttention              Bahdanau et al. 2015's score v^T tanh(W_q q + W_k k), the first attention
+    capture_attention              records every MultiheadAttention's per-head weights during a forward pass
 
 Two mask conventions, both PyTorch's, and the classic place to get a sign wrong:
 
@@ -16,13 +18,15 @@ A float mask means the same in both: it is added to the scores, 0 keeps a key an
 """
 from __future__ import annotations
 
+import contextlib
 import math
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-__all__ = ["causal_mask", "attention_weights", "scaled_dot_product_attention", "MultiheadAttention"]
+__all__ = ["causal_mask", "attention_weights", "scaled_dot_product_attention", "MultiheadAttention",
+           "AdditiveAttention", "capture_attention"]
 
 
 def causal_mask(size: int, keys: int | None = None, *, device=None, dtype=None) -> torch.Tensor:
@@ -214,3 +218,70 @@ class MultiheadAttention(nn.Module):
             padding = _additive(key_padding_mask, dtype).view(N, 1, 1, S)
             mask = padding if mask is None else mask + padding
         return mask
+
+
+class AdditiveAttention(nn.Module):
+    """Bahdanau, Cho & Bengio 2015 ("Neural machine translation by jointly learning to align and
+    translate", appendix A.1.2): score(q, k) = v^T tanh(W_q q + W_k k), softmax over the keys.
+
+    The score is a one-hidden-layer MLP of the query and the key, so queries and keys may have
+    different widths (a decoder state and a bidirectional encoder's output). A key padding mask
+    follows torch.nn's convention, True = hidden. Returns (context (N, L, Dv), weights (N, L, S));
+    a query given as (N, Dq) gets (N, Dv) and (N, S).
+    """
+
+    def __init__(self, query_dim: int, key_dim: int, hidden_dim: int):
+        super().__init__()
+        self.query_proj = nn.Linear(query_dim, hidden_dim, bias=False)      # W_q
+        self.key_proj = nn.Linear(key_dim, hidden_dim, bias=True)           # W_k (and the MLP's bias)
+        self.score = nn.Linear(hidden_dim, 1, bias=False)                   # v
+
+    def forward(self, query: torch.Tensor, keys: torch.Tensor, values: torch.Tensor | None = None,
+                key_padding_mask: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        single = query.dim() == 2
+        q = query.unsqueeze(1) if single else query                          # (N, L, Dq)
+        values = keys if values is None else values                          # (N, S, Dv)
+        if keys.dim() != 3 or q.size(0) != keys.size(0) or keys.shape[:2] != values.shape[:2]:
+            raise ValueError(f"AdditiveAttention: expected query (N, Dq) or (N, L, Dq) and keys, values (N, S, D) with "
+                             f"the same N and S; got {tuple(query.shape)}, {tuple(keys.shape)}, {tuple(values.shape)}.")
+        # (N, L, 1, h) + (N, 1, S, h): every query against every key, then v^T tanh(.)
+        hidden = torch.tanh(self.query_proj(q).unsqueeze(2) + self.key_proj(keys).unsqueeze(1))
+        scores = self.score(hidden).squeeze(-1)                              # (N, L, S)
+        if key_padding_mask is not None:
+            if key_padding_mask.shape != keys.shape[:2]:
+                raise ValueError(f"AdditiveAttention: key_padding_mask must be (N, S) = {tuple(keys.shape[:2])}, "
+                                 f"True at padding; got {tuple(key_padding_mask.shape)}.")
+            scores = scores.masked_fill(key_padding_mask.unsqueeze(1), float("-inf"))
+        weights = torch.softmax(scores, dim=-1)
+        context = weights @ values                                           # (N, L, Dv)
+        return (context.squeeze(1), weights.squeeze(1)) if single else (context, weights)
+
+
+@contextlib.contextmanager
+def capture_attention(model: nn.Module):
+    """Within the block, every MultiheadAttention inside ``model`` returns and records its weights.
+
+    Yields a dict {module name: [(N, num_heads, L, S), ...]}, one tensor per call (a decoder run
+    step by step calls each layer many times). The layers themselves ask for no weights (the fused
+    kernel is faster); a pre-hook asks for them, per head, and the layers discard them as usual::
+
+        with capture_attention(model) as maps:
+            model(src, tgt)
+        maps["transformer.decoder.layers.0.multihead_attn"][-1]     # cross-attention of layer 0
+    """
+    maps: dict[str, list[torch.Tensor]] = {}
+    handles = []
+    for name, module in model.named_modules():
+        if isinstance(module, (MultiheadAttention, nn.MultiheadAttention)):
+            def ask(_module, args, kwargs):
+                return args, {**kwargs, "need_weights": True, "average_attn_weights": False}
+
+            def keep(_module, _args, output, name=name):
+                maps.setdefault(name, []).append(output[1].detach())
+
+            handles += [module.register_forward_pre_hook(ask, with_kwargs=True), module.register_forward_hook(keep)]
+    try:
+        yield maps
+    finally:
+        for handle in handles:
+            handle.remove()
