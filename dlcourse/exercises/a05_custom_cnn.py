@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -61,7 +62,7 @@ def probe_split(load_split, split: str, indices: list) -> dict:
     ds = load_split(cifar10_folder(), split)
     items = [ds[i] for i in indices]
     return {"len": len(ds), "classes": list(getattr(ds, "classes", [])),
-            "x": [torch.as_tensor(x) if not isinstance(x, torch.Tensor) else x for x, _ in items],
+            "x": [x if isinstance(x, torch.Tensor) else torch.as_tensor(np.array(x)) for x, _ in items],
             "y": [int(y) for _, y in items]}
 
 
