@@ -23,8 +23,9 @@ __all__ = ["PARAM_BUDGET", "FLOP_BUDGET", "STEP_BUDGET_S", "EPOCHS", "reference_
 
 PARAM_BUDGET = 150_000   # parameters
 FLOP_BUDGET = 20e6       # floating-point operations of one 32x32 image's forward pass (torch's FlopCounterMode)
-STEP_BUDGET_S = 1.0      # one forward + backward of a batch of 64, best of 3: a loose wall-clock guard (the
-                         # 19-MFLOP solution takes ~0.3 s on one loaded core); the FLOP budget is the exact one
+STEP_BUDGET_S = 2.0      # one forward + backward of a batch of 64, best of 3: a loose wall-clock guard (the
+                         # 19-MFLOP solution takes 0.25-0.4 s on one heavily loaded core, so CI's load cannot
+                         # fail a right answer); the FLOP budget is the exact one
 EPOCHS, BATCH = 4, 64    # the course's recipe: 4 epochs x 2,000 images = 125 steps
 
 
