@@ -8,6 +8,7 @@ from .text import (TextSplit, load_ag_news, load_mr, load_sst2, load_tinyshakesp
 from .augment import AugmentedImages, cifar10_augmented
 from .tabular import load_digits, load_iris, load_sunspots
 from .report import data_report
+from .folders import CIFAR10_VEHICLES, cifar10_folder
 
 __all__ = [
     "DataNotFoundError", "Resource", "cache_dir", "fetch", "locate", "mirror_dirs", "offline",
@@ -15,4 +16,5 @@ __all__ = [
     "cifar10", "load_cifar10", "load_mnist", "mnist", "subset", "AugmentedImages", "cifar10_augmented",
     "TextSplit", "load_ag_news", "load_mr", "load_sst2", "load_tinyshakespeare", "load_trec",
     "load_digits", "load_iris", "load_sunspots", "data_report",
+    "CIFAR10_VEHICLES", "cifar10_folder",
 ]

@@ -1,0 +1,94 @@
+"""Image-folder data sets (``root/<split>/<class>/*.jpg``) cut from the mirror's CIFAR-10 JPEGs.
+
+Assignment a05 trains on a data set laid out the way most real image data arrives: one folder
+per class, read with ``torchvision.datasets.ImageFolder``. ``cifar10_folder`` extracts a few
+classes of CIFAR-10 into that layout once, in the cache (never in a mirror: mirrors are
+read-only), and returns the root. Where the cache cannot be written (the grader's sandbox
+reads it but does not write it) the folder goes to a temporary directory instead.
+"""
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import tempfile
+import zipfile
+from pathlib import Path
+
+from .sources import DataNotFoundError, cache_dir, locate
+from .vision import CIFAR10_CLASSES, CIFAR10_SOURCES, load_cifar10
+
+__all__ = ["CIFAR10_VEHICLES", "cifar10_folder"]
+
+CIFAR10_VEHICLES = ("airplane", "automobile", "ship", "truck")
+SPLITS = ("train", "test")
+
+
+def _folder_name(classes, train_per_class: int, test_per_class: int) -> str:
+    return f"cifar10-{'-'.join(classes)}-{train_per_class}-{test_per_class}"
+
+
+def _complete(root: Path, classes, counts: dict[str, int]) -> bool:
+    return all(len(list((root / split / c).glob("*.jpg"))) == counts[split] for split in SPLITS for c in classes)
+
+
+def _extract_from_zip(path: Path, dest: Path, classes, counts: dict[str, int]) -> None:
+    """The first ``counts[split]`` files of each class, by file name: the same subset everywhere."""
+    with zipfile.ZipFile(path) as archive:
+        names = archive.namelist()
+        for split in SPLITS:
+            for c in classes:
+                chosen = sorted(n for n in names if n.startswith(f"{split}/{c}/") and n.endswith(".jpg"))
+                (dest / split / c).mkdir(parents=True)
+                for name in chosen[:counts[split]]:
+                    (dest / split / c / name.rsplit("/", 1)[1]).write_bytes(archive.read(name))
+
+
+def _extract_from_arrays(dest: Path, classes, counts: dict[str, int]) -> None:
+    """Without the mirror's zip (only the canonical archive): encode the pixels as JPEG, quality 75."""
+    from PIL import Image
+
+    for split in SPLITS:
+        images, labels = load_cifar10(split)
+        for c in classes:
+            (dest / split / c).mkdir(parents=True)
+            rows = (labels == CIFAR10_CLASSES.index(c)).nonzero()[0][:counts[split]]
+            for i, row in enumerate(rows):
+                Image.fromarray(images[row]).save(dest / split / c / f"{i:04d}.jpg", quality=75)
+
+
+def cifar10_folder(classes=CIFAR10_VEHICLES, *, train_per_class: int = 500, test_per_class: int = 200) -> Path:
+    """Root of an image folder with ``train/`` and ``test/``, one sub-folder of JPEGs per class.
+
+    Built once from the mirror's CIFAR-10 JPEGs (the canonical archive works too) and reused.
+    """
+    classes = tuple(classes)
+    unknown = [c for c in classes if c not in CIFAR10_CLASSES]
+    if unknown or not classes:
+        raise ValueError(f"classes must be CIFAR-10 class names {CIFAR10_CLASSES}, got {classes}")
+    counts = {"train": train_per_class, "test": test_per_class}
+    name = _folder_name(classes, train_per_class, test_per_class)
+    homes = [cache_dir() / "image_folders", Path(tempfile.gettempdir()) / "dlcourse-image-folders"]
+    for home in homes:  # an existing complete copy, wherever it is
+        if _complete(home / name, classes, counts):
+            return home / name
+    zip_path = locate(CIFAR10_SOURCES[1])
+    for home in homes:
+        try:
+            home.mkdir(parents=True, exist_ok=True)
+            work = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=home))
+        except OSError:  # a read-only cache (the grader's sandbox): the next home
+            continue
+        try:
+            if zip_path is not None:
+                _extract_from_zip(zip_path, work, classes, counts)
+            else:
+                _extract_from_arrays(work, classes, counts)
+            if not _complete(work, classes, counts):
+                raise DataNotFoundError(f"CIFAR-10 holds fewer than {counts} images per class and split")
+            shutil.rmtree(home / name, ignore_errors=True)  # an incomplete earlier copy
+            os.replace(work, home / name)                   # one step: never a half-written folder
+            return home / name
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+    raise OSError(f"cannot write the image folder {name} under any of {[str(h) for h in homes]}")

@@ -1,0 +1,306 @@
+"""The checks of assignment a04 (a small ResNet on CIFAR-10): the student's classes against the course's.
+
+The drivers (``probe_block``, ``probe_resnet``, ``run_evaluate``, ``run_training``) run in the
+student's process while grading (``in_student_process``) and return data; the checks compare it
+here with :class:`ReferenceBasicBlock` / :class:`ReferenceResNet` under the same weights. Task 2
+and the training run build the student's ResNet or recipe around the *reference* block, so each
+task is graded on its own. Usual mistakes get their fix named: a shortcut without its
+projection when the shape changes, no ReLU after the addition, BatchNorm left in training mode
+at evaluation.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from dlcourse.checks import CheckError, check_close, in_student_process
+
+__all__ = ["ReferenceBasicBlock", "ReferenceResNet", "block_state", "check_block", "check_resnet",
+           "check_evaluate", "check_training", "IMAGE_BUDGET", "N_TRAIN"]
+
+TOLERANCE = dict(atol=1e-4, rtol=1e-4)  # fp32, same weights; BatchNorm's batch statistics round a little
+N_TRAIN, IMAGE_BUDGET, N_TEST = 5000, 5000, 1000
+PROJECTION = ("the shortcut needs a projection when the stride is not 1 or the channels change: "
+              "self.shortcut = nn.Sequential(nn.Conv2d(in_channels, out_channels, 1, stride=stride, bias=False), "
+              "nn.BatchNorm2d(out_channels)), and an empty nn.Sequential() otherwise")
+
+
+class ReferenceBasicBlock(nn.Module):
+    """He et al. 2016's basic block: conv3x3-BN-ReLU-conv3x3-BN, plus the shortcut, then ReLU."""
+
+    def __init__(self, in_channels, out_channels, stride=1):
+        super().__init__()
+        self.conv1 = nn.Conv2d(in_channels, out_channels, 3, stride=stride, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(out_channels)
+        self.conv2 = nn.Conv2d(out_channels, out_channels, 3, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(out_channels)
+        self.shortcut = nn.Sequential()
+        if stride != 1 or in_channels != out_channels:
+            self.shortcut = nn.Sequential(nn.Conv2d(in_channels, out_channels, 1, stride=stride, bias=False),
+                                          nn.BatchNorm2d(out_channels))
+
+    def forward(self, x, relu_after_add=True, relu_first=False):
+        y = self.bn2(self.conv2(F.relu(self.bn1(self.conv1(x)))))
+        if relu_first:  # a usual mistake: ReLU before the addition, none after
+            return F.relu(y) + self.shortcut(x)
+        y = y + self.shortcut(x)
+        return F.relu(y) if relu_after_add else y
+
+
+class ReferenceResNet(nn.Module):
+    """A small CIFAR ResNet: stem conv3x3-BN-ReLU, three stages of one ``block`` each (stride 1, 2, 2),
+    global average pooling, a linear classifier. 78,042 parameters with the basic block."""
+
+    def __init__(self, block=ReferenceBasicBlock, num_classes=10, widths=(16, 32, 64)):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, widths[0], 3, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(widths[0])
+        self.layer1 = block(widths[0], widths[0], 1)
+        self.layer2 = block(widths[0], widths[1], 2)
+        self.layer3 = block(widths[1], widths[2], 2)
+        self.fc = nn.Linear(widths[2], num_classes)
+
+    def forward(self, x):
+        x = F.relu(self.bn1(self.conv1(x)))
+        x = self.layer3(self.layer2(self.layer1(x)))
+        return self.fc(x.mean(dim=(2, 3)))
+
+
+def block_state(module: nn.Module, seed: int) -> dict:
+    """Seeded weights with BatchNorm affine parameters and running statistics away from 1 and 0, so
+    that train mode, eval mode and a missing layer all give different outputs."""
+    g = torch.Generator().manual_seed(seed)
+    state = {}
+    for k, v in module.state_dict().items():
+        if k.endswith("num_batches_tracked"):
+            state[k] = torch.tensor(3)
+        elif k.endswith("running_var") or (k.endswith(".weight") and v.dim() == 1):
+            state[k] = 0.5 + torch.rand(v.shape, generator=g)
+        elif v.dim() == 1:
+            state[k] = 0.2 * torch.randn(v.shape, generator=g)
+        else:
+            state[k] = torch.randn(v.shape, generator=g) * (2.0 / v[0].numel()) ** 0.5
+    return state
+
+
+# ----------------------------------------------------------------------------- the student's side
+def _probe(model, state: dict, x: torch.Tensor) -> dict:
+    out = {"shapes": {k: tuple(v.shape) for k, v in model.state_dict().items()},
+           "n_params": sum(p.numel() for p in model.parameters())}
+    try:
+        model.load_state_dict(state)
+    except Exception as e:  # noqa: BLE001 - reported as data, turned into advice by the check
+        return {**out, "error": ("load_state_dict", f"{type(e).__name__}: {e}")}
+    try:
+        model.eval()
+        with torch.no_grad():
+            out["eval"] = model(x).clone()
+        model.train()
+        y = model(x)
+        out["train"] = y.detach().clone()
+        y.pow(2).mean().backward()
+        out["grads"] = {k: p.grad.clone() for k, p in model.named_parameters() if p.grad is not None}
+    except Exception as e:  # noqa: BLE001
+        out["error"] = ("forward", f"{type(e).__name__}: {e}")
+    return out
+
+
+def probe_block(block_class, args: tuple, state: dict, x: torch.Tensor) -> dict:
+    """``block_class(*args)`` with ``state`` loaded: outputs in eval and train mode, gradients."""
+    try:
+        block = block_class(*args)
+    except Exception as e:  # noqa: BLE001
+        return {"error": ("__init__", f"{type(e).__name__}: {e}")}
+    return _probe(block, state, x)
+
+
+def probe_resnet(resnet_class, state: dict, x: torch.Tensor) -> dict:
+    """``resnet_class(ReferenceBasicBlock)`` (the course's block: Task 2 does not need Task 1)."""
+    try:
+        model = resnet_class(ReferenceBasicBlock)
+    except Exception as e:  # noqa: BLE001
+        return {"error": ("__init__", f"{type(e).__name__}: {e}")}
+    return _probe(model, state, x)
+
+
+def run_evaluate(evaluate, state: dict, images: torch.Tensor, labels: torch.Tensor) -> dict:
+    """The student's ``evaluate`` on a reference ResNet: its result and whether it changed the model."""
+    torch.manual_seed(0)
+    model = ReferenceResNet()
+    model.load_state_dict(state)
+    model.train()  # as a model is right after training
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    result = evaluate(model, images, labels)
+    changed = [k for k, v in model.state_dict().items() if not torch.equal(v, before[k])]
+    return {"accuracy": float(result), "changed": changed}
+
+
+def run_training(train, seed: int = 0) -> dict:
+    """The student's ``train(model, train_set)`` on a fresh reference ResNet and N_TRAIN CIFAR-10 images.
+
+    Counts the images the model sees in training mode (IMAGE_BUDGET allowed) and returns the
+    trained model in eval mode; the grader tests it on CIFAR-10 test images it sends itself.
+    """
+    import time
+
+    from dlcourse.data import cifar10
+
+    torch.manual_seed(seed)
+    model = ReferenceResNet()
+    seen = [0]
+    model.register_forward_pre_hook(lambda m, args: seen.__setitem__(0, seen[0] + (len(args[0]) if m.training else 0)))
+    start = time.perf_counter()
+    train(model, cifar10("train", limit=N_TRAIN, seed=seed))
+    # Back to the CPU (dlcourse.fit trains on a GPU where there is one): the grader sends CPU tensors.
+    return {"model": model.cpu().eval(), "seen": seen[0], "seconds": time.perf_counter() - start}
+
+
+# ----------------------------------------------------------------------------- the checks (grader's side)
+def _diagnose(what: str, got, expected_shapes: dict, expected_params: int) -> None:
+    __tracebackhide__ = True
+    if not isinstance(got, dict):
+        raise CheckError(f"{what}: the probe got nothing back")
+    where, message = got.get("error") or (None, None)
+    if where == "__init__":
+        if "NotImplementedError" in message:
+            raise CheckError(f"{what} still raises NotImplementedError: write it.")
+        raise CheckError(f"{what} raised {message}")
+    shapes = got["shapes"]
+    missing = sorted(set(expected_shapes) - set(shapes))
+    if any(k.startswith("shortcut.") or ".shortcut." in k for k in missing):
+        raise CheckError(f"{what} has no {missing[0]}: {PROJECTION}.")
+    if missing:
+        raise CheckError(f"{what}'s state dict has no {missing}: use the attribute names of the instructions. "
+                         f"Your keys: {sorted(shapes)}.")
+    for k, shape in expected_shapes.items():
+        if shapes[k] != shape:
+            raise CheckError(f"{what}: {k} has shape {shapes[k]}, expected {shape}.")
+    extra = sorted(set(shapes) - set(expected_shapes))
+    if extra:
+        hint = (f"; the shortcut must stay empty (identity) when the shape does not change: {PROJECTION}"
+                if any("shortcut" in k for k in extra) else ": remove the layers the instructions do not list")
+        raise CheckError(f"{what} has extra entries {extra}{hint}.")
+    if got["n_params"] != expected_params:
+        raise CheckError(f"{what} has {got['n_params']:,} parameters, expected {expected_params:,}.")
+    if where == "load_state_dict":
+        raise CheckError(f"{what}: loading the given weights raised {message}")
+    if where == "forward":
+        if "must match the size" in message:
+            raise CheckError(f"{what}: forward raised {message}. The shortcut's output must have the block's "
+                             f"shape: {PROJECTION}.")
+        raise CheckError(f"{what}: forward raised {message}")
+
+
+def _close(a, b) -> bool:
+    return (isinstance(a, torch.Tensor) and a.shape == b.shape
+            and bool(((a - b).abs() <= TOLERANCE["atol"] + TOLERANCE["rtol"] * b.abs()).all()))
+
+
+def check_block(block_class, in_channels: int, out_channels: int, stride: int = 1, *, seed: int = 0,
+                batch: int = 4, size: int = 8, gradients: bool = False) -> None:
+    """Fail with the fix unless ``block_class(in, out, stride)`` is the basic block, in both modes."""
+    __tracebackhide__ = True
+    args = (in_channels, out_channels, stride)
+    what = f"BasicBlock{args}"
+    ref = ReferenceBasicBlock(*args)
+    state = block_state(ref, seed)
+    ref.load_state_dict(state)
+    x = torch.randn(batch, in_channels, size, size, generator=torch.Generator().manual_seed(seed + 1))
+    got = in_student_process(probe_block)(block_class, args, state, x)
+    _diagnose(what, got, {k: tuple(v.shape) for k, v in state.items()}, sum(p.numel() for p in ref.parameters()))
+    ref.eval()
+    with torch.no_grad():
+        expected = ref(x)
+        if not _close(got["eval"], expected):
+            if got["eval"].shape != expected.shape:
+                raise CheckError(f"{what}: expected shape {tuple(expected.shape)}, got {tuple(got['eval'].shape)}: "
+                                 f"conv1 has the stride, conv2 stride 1, both 3x3 with padding=1.")
+            if _close(got["eval"], ref(x, relu_after_add=False)):
+                raise CheckError(f"{what}: your output is the block's without the ReLU after the addition: "
+                                 "return F.relu(out + self.shortcut(x)).")
+            if _close(got["eval"], ref(x, relu_first=True)):
+                raise CheckError(f"{what}: you apply the ReLU before adding the shortcut: add first, then "
+                                 "F.relu(out + self.shortcut(x)).")
+            raise CheckError(f"{what}: with the given weights (eval mode) your output differs from the block's: "
+                             "conv1, bn1, ReLU, conv2, bn2, + shortcut(x), ReLU.")
+    check_close(f"{what} in eval mode", got["eval"], expected, **TOLERANCE)
+    ref.train()
+    y = ref(x)
+    check_close(f"{what} in train mode (batch statistics)", got["train"], y.detach(), **TOLERANCE)
+    if gradients:
+        y.pow(2).mean().backward()
+        for name, p in ref.named_parameters():
+            check_close(f"{what}: gradient of {name}", got["grads"].get(name), p.grad, **TOLERANCE)
+
+
+def check_resnet(resnet_class, *, seed: int = 0, batch: int = 4, gradients: bool = False) -> None:
+    """Fail with the fix unless ``resnet_class(ReferenceBasicBlock)`` is the small ResNet."""
+    __tracebackhide__ = True
+    ref = ReferenceResNet()
+    state = block_state(ref, seed)
+    ref.load_state_dict(state)
+    x = torch.randn(batch, 3, 32, 32, generator=torch.Generator().manual_seed(seed + 1))
+    got = in_student_process(probe_resnet)(resnet_class, state, x)
+    _diagnose("SmallResNet(block)", got, {k: tuple(v.shape) for k, v in state.items()}, 78_042)
+    ref.eval()
+    with torch.no_grad():
+        expected = ref(x)
+    if tuple(got["eval"].shape) != (batch, 10):
+        raise CheckError(f"SmallResNet: expected shape (N, 10), got {tuple(got['eval'].shape)}: average over the "
+                         "height and width (x.mean(dim=(2, 3))) before self.fc.")
+    if not _close(got["eval"], expected):
+        raise CheckError("SmallResNet: with the given weights your logits differ from the reference's: conv1, "
+                         "bn1, ReLU, layer1, layer2, layer3, global average pooling, fc (no ReLU after fc).")
+    check_close("SmallResNet logits in eval mode", got["eval"], expected, **TOLERANCE)
+    ref.train()
+    y = ref(x)
+    check_close("SmallResNet logits in train mode", got["train"], y.detach(), **TOLERANCE)
+    if gradients:
+        y.pow(2).mean().backward()
+        for name, p in ref.named_parameters():
+            check_close(f"SmallResNet: gradient of {name}", got["grads"].get(name), p.grad, **TOLERANCE)
+
+
+def check_evaluate(evaluate, *, seed: int = 0, n: int = 96) -> None:
+    """``evaluate(model, images, labels)`` must give eval-mode accuracy and leave the model unchanged."""
+    __tracebackhide__ = True
+    ref = ReferenceResNet()
+    state = block_state(ref, seed)
+    ref.load_state_dict(state)
+    ref.eval()
+    g = torch.Generator().manual_seed(seed + 1)
+    images = torch.randn(n, 3, 32, 32, generator=g)
+    with torch.no_grad():
+        predicted = ref(images).argmax(1)
+    labels = torch.where(torch.rand(n, generator=g) < 0.6, predicted, torch.randint(0, 10, (n,), generator=g))
+    expected = float((predicted == labels).float().mean())
+    got = in_student_process(run_evaluate)(evaluate, state, images, labels)
+    if any(k.startswith("bn") or ".bn" in k or "running" in k for k in got["changed"]):
+        raise CheckError("evaluate changed the BatchNorm running statistics: it ran the model in training mode. "
+                         "Call model.eval() first (and evaluate under torch.no_grad()).")
+    if got["changed"]:
+        raise CheckError(f"evaluate changed the model's weights {got['changed'][:3]}: it must only measure.")
+    if abs(got["accuracy"] - expected) > 1e-6:
+        raise CheckError(f"evaluate returned {got['accuracy']:.4f}, expected the eval-mode accuracy {expected:.4f}: "
+                         "the fraction (0 to 1) of images whose arg-max logit is the label.")
+    print(f"OK evaluate: accuracy {expected:.4f} in eval mode, running statistics unchanged")
+
+
+def check_training(train, *, seed: int = 0) -> float:
+    """Run the student's recipe on the reference ResNet (in their process), test it here; the accuracy."""
+    __tracebackhide__ = True
+    from dlcourse.data import cifar10
+
+    test = cifar10("test", limit=N_TEST, seed=1)
+    got = in_student_process(run_training)(train, seed)
+    if got["seen"] > IMAGE_BUDGET:
+        raise CheckError(f"your training showed the model {got['seen']:,} images, over the budget of "
+                         f"{IMAGE_BUDGET:,} (one pass over the {N_TRAIN:,}): train for one epoch.")
+    if got["seen"] == 0:
+        raise CheckError("train never ran the model in training mode: call dlcourse.fit(model, loader, optimizer, ...).")
+    with torch.no_grad():
+        logits = got["model"](test.tensors[0])
+    acc = float((torch.as_tensor(logits).argmax(1) == test.tensors[1]).float().mean())
+    print(f"test accuracy after your training run: {acc:.1%} ({got['seen']:,} images seen, {got['seconds']:.0f} s)")
+    return acc

@@ -1,0 +1,182 @@
+"""The checks of assignment a05 (a CNN of your own design on an image-folder data set).
+
+The data set is ``dlcourse.data.cifar10_folder()``: four CIFAR-10 classes (airplane,
+automobile, ship, truck) as JPEG files in ``root/<split>/<class>/``, 500 training and 200 test
+images per class. The drivers run in the student's process while grading
+(``in_student_process``) and return data or the trained model; the checks compare and test
+here: Task 1 against torchvision's ``ImageFolder`` read here, Task 2 by the parameter and time
+budgets, then by the test accuracy the course's fixed training recipe reaches (tiers).
+"""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import torch
+from torch import nn
+
+from dlcourse.checks import CheckError, check_close, in_student_process
+from dlcourse.data import CIFAR10_MEAN, CIFAR10_STD, CIFAR10_VEHICLES, cifar10_folder
+
+__all__ = ["PARAM_BUDGET", "FLOP_BUDGET", "STEP_BUDGET_S", "EPOCHS", "reference_split", "check_load_split", "check_budgets",
+           "train_custom_cnn", "check_accuracy", "BaselineCNN"]
+
+PARAM_BUDGET = 150_000   # parameters
+FLOP_BUDGET = 20e6       # floating-point operations of one 32x32 image's forward pass (torch's FlopCounterMode)
+STEP_BUDGET_S = 2.0      # one forward + backward of a batch of 64, best of 3: a loose wall-clock guard (the
+                         # 19-MFLOP solution takes 0.25-0.4 s on one heavily loaded core, so CI's load cannot
+                         # fail a right answer); the FLOP budget is the exact one
+EPOCHS, BATCH = 4, 64    # the course's recipe: 4 epochs x 2,000 images = 125 steps
+
+
+def reference_split(split: str):
+    """The split as the instructions define it: ImageFolder, ToTensor, Normalize(CIFAR-10's mean, std)."""
+    from torchvision import datasets, transforms
+
+    tf = transforms.Compose([transforms.ToTensor(), transforms.Normalize(CIFAR10_MEAN, CIFAR10_STD)])
+    return datasets.ImageFolder(str(cifar10_folder() / split), transform=tf)
+
+
+def _as_tensors(dataset) -> tuple[torch.Tensor, torch.Tensor]:
+    xs, ys = zip(*(dataset[i] for i in range(len(dataset))))
+    return torch.stack(xs), torch.as_tensor(ys)
+
+
+class BaselineCNN(nn.Module):
+    """The course's baseline: three conv-BN-ReLU-pool stages (24, 48, 64 channels), global average
+    pooling, a linear layer: 39,196 parameters, 10.2 MFLOPs per image, about 65% after the recipe."""
+
+    def __init__(self, num_classes=4):
+        super().__init__()
+        def stage(i, o):
+            return [nn.Conv2d(i, o, 3, padding=1, bias=False), nn.BatchNorm2d(o), nn.ReLU(), nn.MaxPool2d(2)]
+        self.features = nn.Sequential(*stage(3, 24), *stage(24, 48), *stage(48, 64))
+        self.fc = nn.Linear(64, num_classes)
+
+    def forward(self, x):
+        return self.fc(self.features(x).mean(dim=(2, 3)))
+
+
+# ----------------------------------------------------------------------------- the student's side
+def probe_split(load_split, split: str, indices: list) -> dict:
+    """The student's ``load_split(root, split)`` on this machine's folder: size, classes, some items."""
+    ds = load_split(cifar10_folder(), split)
+    items = [ds[i] for i in indices]
+    return {"len": len(ds), "classes": list(getattr(ds, "classes", [])),
+            "x": [x if isinstance(x, torch.Tensor) else torch.as_tensor(np.array(x)) for x, _ in items],
+            "y": [int(y) for _, y in items]}
+
+
+def measure(model_class, num_classes: int = 4, repeats: int = 3) -> dict:
+    """Parameters, FLOPs per image, output shape and the best time of one forward + backward on 64 images."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    torch.manual_seed(0)
+    model = model_class(num_classes)
+    with FlopCounterMode(display=False) as counter:
+        model(torch.randn(1, 3, 32, 32))
+    x = torch.randn(64, 3, 32, 32)
+    times, shape = [], None
+    for _ in range(repeats):
+        start = time.perf_counter()
+        out = model(x)
+        out.float().pow(2).mean().backward()
+        times.append(time.perf_counter() - start)
+        shape = tuple(out.shape)
+    return {"n_params": sum(p.numel() for p in model.parameters()), "shape": shape, "seconds": min(times),
+            "flops": counter.get_total_flops()}
+
+
+def train_custom_cnn(model_class, seed: int = 0) -> dict:
+    """The course's recipe: AdamW, one-cycle to 3e-3, batch 64, EPOCHS epochs on the 2,000 training images."""
+    import dlcourse
+
+    x, y = _as_tensors(reference_split("train"))
+    torch.manual_seed(seed)
+    model = model_class(len(CIFAR10_VEHICLES))
+    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, y), batch_size=BATCH, shuffle=True,
+                                         generator=torch.Generator().manual_seed(seed))
+    optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3, weight_decay=0.05)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=3e-3, total_steps=EPOCHS * len(loader))
+    start = time.perf_counter()
+    # On the CPU wherever it runs: the grader sends CPU tensors, and a re-grade gives the same score.
+    dlcourse.fit(model, loader, optimizer, epochs=EPOCHS, scheduler=schedule, scheduler_interval="step",
+                 device="cpu", progress=False, live_plot=False)
+    return {"model": model.eval(), "seconds": time.perf_counter() - start}
+
+
+# ----------------------------------------------------------------------------- the checks (grader's side)
+def check_load_split(load_split, split: str = "train", indices=(0, 1, 499, 500, 1999)) -> None:
+    """``load_split(root, split)`` must read ``root/split`` with ImageFolder, ToTensor and Normalize."""
+    __tracebackhide__ = True
+    expected = reference_split(split)
+    indices = [i % len(expected) for i in indices]
+    try:
+        got = in_student_process(probe_split)(load_split, split, indices)
+    except Exception as e:  # noqa: BLE001 - the student's function raised
+        message = getattr(e, "message", None) or str(e)
+        if "NotImplementedError" in (getattr(e, "kind", "") + message):
+            raise CheckError("load_split still raises NotImplementedError: write it.") from None
+        raise CheckError(f"load_split(root, {split!r}) raised {getattr(e, 'kind', type(e).__name__)}: {message}") from None
+    if got["len"] != len(expected):
+        raise CheckError(f"load_split(root, {split!r}) holds {got['len']} images, expected {len(expected)}: read the "
+                         f"folder root / split (here root / {split!r}), one sub-folder per class.")
+    if got["classes"] != list(expected.classes):
+        raise CheckError(f"classes {got['classes']}, expected {expected.classes}: use "
+                         "torchvision.datasets.ImageFolder, which sorts the class folders.")
+    for i, x, y in zip(indices, got["x"], got["y"]):
+        ex, ey = expected[i]
+        if y != ey:
+            raise CheckError(f"item {i} has label {y}, expected {ey} ({expected.classes[ey]}).")
+        if tuple(x.shape) != tuple(ex.shape):
+            raise CheckError(f"item {i} is a tensor of shape {tuple(x.shape)}, expected {tuple(ex.shape)} (channels "
+                             "first): transforms.ToTensor() turns a PIL image into (3, H, W) floats in [0, 1].")
+        if not torch.allclose(x.float(), ex, atol=1e-4):
+            raw = (ex * torch.tensor(CIFAR10_STD).view(3, 1, 1) + torch.tensor(CIFAR10_MEAN).view(3, 1, 1))
+            hint = ("these are the [0, 1] pixels: add transforms.Normalize(CIFAR10_MEAN, CIFAR10_STD) after "
+                    "ToTensor()" if torch.allclose(x.float(), raw, atol=1e-4) else
+                    "ToTensor(), then Normalize(CIFAR10_MEAN, CIFAR10_STD), in this order")
+            raise CheckError(f"item {i}'s pixels differ from the expected ones: {hint}.")
+        check_close(f"{split} item {i}", x.float(), ex, atol=1e-4, rtol=0)
+
+
+def check_budgets(model_class, *, num_classes: int = 4) -> None:
+    """The parameter budget, the output shape and the time of one training step."""
+    __tracebackhide__ = True
+    try:
+        got = in_student_process(measure)(model_class, num_classes)
+    except Exception as e:  # noqa: BLE001
+        message = getattr(e, "message", None) or str(e)
+        if "NotImplementedError" in (getattr(e, "kind", "") + message):
+            raise CheckError("CustomCNN still raises NotImplementedError: design it.") from None
+        raise CheckError(f"CustomCNN({num_classes}) failed on a (64, 3, 32, 32) batch: "
+                         f"{getattr(e, 'kind', type(e).__name__)}: {message}") from None
+    if got["shape"] != (64, num_classes):
+        raise CheckError(f"expected shape (N, {num_classes}), got (N, {', '.join(map(str, got['shape'][1:]))}): "
+                         f"the last layer must output num_classes = {num_classes} logits per image (pool or "
+                         "flatten the feature maps first).")
+    if got["n_params"] > PARAM_BUDGET:
+        raise CheckError(f"CustomCNN has {got['n_params']:,} parameters, over the budget of {PARAM_BUDGET:,}: "
+                         "use fewer channels, or global average pooling instead of a large Linear layer.")
+    if got["flops"] > FLOP_BUDGET:
+        raise CheckError(f"one image's forward pass takes {got['flops'] / 1e6:.1f} MFLOPs, over the budget of "
+                         f"{FLOP_BUDGET / 1e6:.0f}: the first layers at 32x32 cost the most; downsample earlier "
+                         "(a stride-2 convolution or pooling) or use fewer channels there.")
+    if got["seconds"] > STEP_BUDGET_S:
+        raise CheckError(f"one forward and backward pass on 64 images takes {got['seconds']:.2f} s, over the "
+                         f"budget of {STEP_BUDGET_S} s: downsample earlier (a stride or pooling) or use fewer channels.")
+    print(f"OK CustomCNN: {got['n_params']:,} parameters (budget {PARAM_BUDGET:,}), "
+          f"{got['flops'] / 1e6:.1f} MFLOPs per image (budget {FLOP_BUDGET / 1e6:.0f}), output (N, {num_classes}), "
+          f"{got['seconds'] * 1000:.0f} ms per step of 64 images (budget {STEP_BUDGET_S * 1000:.0f} ms)")
+
+
+def check_accuracy(model_class) -> float:
+    """Train with the course's recipe next to the student's code; the accuracy on the 800 test images here."""
+    __tracebackhide__ = True
+    x, y = _as_tensors(reference_split("test"))
+    got = in_student_process(train_custom_cnn)(model_class)
+    with torch.no_grad():
+        logits = torch.as_tensor(got["model"](x))
+    acc = float((logits.argmax(1) == y).float().mean())
+    print(f"test accuracy after the course's recipe ({EPOCHS} epochs, {got['seconds']:.0f} s): {acc:.1%}")
+    return acc
