@@ -3,6 +3,8 @@ from dlcourse.models.attention import MultiheadAttention, scaled_dot_product_att
 from dlcourse.models.mlp import MLP, ManualMLP
 from dlcourse.models.perceptron import Perceptron
 from dlcourse.models.small_cnn import SmallCNN
+from dlcourse.models.resnet import (BasicBlock, Bottleneck, ResNet, resnet18, resnet34, resnet50, resnet101,
+                                    resnet152, resnet_cifar, resnet_fast)
 from dlcourse.models.rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 from dlcourse.models.transformer import (LearnedPositionalEncoding, SinusoidalPositionalEncoding, Transformer,
                                          TransformerDecoder, TransformerDecoderLayer, TransformerEncoder,
@@ -11,4 +13,6 @@ from dlcourse.models.transformer import (LearnedPositionalEncoding, SinusoidalPo
 __all__ = ["Perceptron", "MLP", "ManualMLP", "SmallCNN", "RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell",
            "scaled_dot_product_attention", "MultiheadAttention",
            "SinusoidalPositionalEncoding", "LearnedPositionalEncoding", "TransformerEncoderLayer",
-           "TransformerDecoderLayer", "TransformerEncoder", "TransformerDecoder", "Transformer"]
+           "TransformerDecoderLayer", "TransformerEncoder", "TransformerDecoder", "Transformer",
+           "BasicBlock", "Bottleneck", "ResNet", "resnet18", "resnet34", "resnet50", "resnet101", "resnet152",
+           "resnet_cifar", "resnet_fast"]
