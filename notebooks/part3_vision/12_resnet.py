@@ -37,9 +37,9 @@
 # [07 · Regularization and normalization](../part2_training/07_regularization.ipynb) (batch norm),
 # [08 · Schedules and stability](../part2_training/08_schedules.ipynb) (one-cycle, exploding gradients).
 #
-# **Run time**: CPU (2 cores, shared with other jobs): fast mode about 30 s (see the report of the
-# last measured run in the summary); full mode trains four nets on 10,000 images for 12 epochs, about
-# 30 minutes on a quiet 2-core CPU (not measured yet); GPU: a minute or two (not measured yet).
+# **Run time**: CPU (2 cores): fast mode 41 s measured on a machine shared with a load of 11 (12 s of
+# CPU time); full mode trains four nets on 10,000 images for 12 epochs: not measured yet (estimated
+# half an hour on a quiet 2-core CPU); GPU: not measured yet.
 
 # %% [markdown]
 # ## Setup
@@ -304,10 +304,11 @@ for depth in DEPTHS:
               f"test accuracy {h.last('val_accuracy'):.3f}  ({sum(h['time']):.0f} s)")
 
 # %% [markdown]
-# The training loss, logged every 5 batches, of the four nets (compare the paper's Fig. 1 and 6):
-# with the full budget the deeper plain net ends *above* the shallower plain net, while the
-# deeper residual net ends at or below the shallower one. In fast mode the nets are shallow and
-# train for one epoch: the curves only show that the pipeline runs.
+# The training loss, logged every 5 batches, of the four nets. The paper's Fig. 6 (left: plain,
+# middle: residual) is what to look for in full mode: the 56-layer plain net's training error
+# stays *above* the 20-layer plain net's, while the 56-layer residual net ends below the 20-layer
+# one. In fast mode the nets are shallow and train for one epoch: the curves only show that the
+# pipeline runs.
 
 # %%
 fig, ax = plt.subplots(figsize=(7, 4))
