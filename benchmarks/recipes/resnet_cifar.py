@@ -111,7 +111,8 @@ def decay_groups(model: nn.Module, weight_decay: float) -> list[dict]:
 def one_cycle(optimizer, total_steps: int, warmup: float = WARMUP) -> LambdaLR:
     """Linear from 0 to the peak over ``warmup`` of the steps, then linear to 0 (Page 2018)."""
     peak = max(1, round(warmup * total_steps))
-    return LambdaLR(optimizer, lambda s: (s + 1) / peak if s < peak else max(0.0, (total_steps - s) / (total_steps - peak)))
+    return LambdaLR(optimizer, lambda s: (s + 1) / peak if s < peak
+                    else max(0.0, (total_steps - s) / max(1, total_steps - peak)))
 
 
 def run(epochs: int = EPOCHS, train_limit: int | None = None, test_limit: int | None = None,
@@ -135,16 +136,16 @@ def run(epochs: int = EPOCHS, train_limit: int | None = None, test_limit: int | 
                            progress=False, log_every=20)
     seconds, curve = history["time"], history["val_accuracy"]
     images_per_s = len(train.labels) * epochs / sum(seconds)
-    for epoch, (acc, s) in enumerate(zip(curve, seconds), 1):
-        print(f"  epoch {epoch}: test accuracy {acc:.4f} ({s:.0f} s, train loss {history['train_loss'][epoch - 1]:.3f})",
-              flush=True)
+    for epoch, (acc, s, loss) in enumerate(zip(curve, seconds, history["train_loss"]), 1):
+        print(f"  epoch {epoch}: test accuracy {acc:.4f} ({s:.0f} s, train loss {loss:.3f})", flush=True)
     elapsed, to_90 = 0.0, None
     for acc, s in zip(curve, seconds):
         elapsed += s
         if acc >= 0.90 and to_90 is None:
             to_90 = elapsed
     machine = f"{device}: {describe_device(device)}, torch threads: {torch.get_num_threads()}"
-    notes = (f"{epochs} epochs, widths {tuple(widths)}, strides {strides}, stem {stem_width}, lr {peak_lr}, {sum(p.numel() for p in model.parameters()):,} weights, "
+    notes = (f"{epochs} epochs, widths {tuple(widths)}, strides {strides}, stem {stem_width}, lr {peak_lr}, "
+             f"{sum(p.numel() for p in model.parameters()):,} weights, "
              f"{images_per_s:.0f} training images/s (evaluations included); time to 90%: "
              f"{'not reached' if to_90 is None else f'{to_90:.0f} s'}")
     print(f"  {notes}")

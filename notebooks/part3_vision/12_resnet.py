@@ -76,7 +76,7 @@ BATCH_SIZE = 128
 #
 # A `BasicBlock` maps $x$ with $C_{in}$ channels to $\operatorname{relu}(F(x) + s(x))$, where
 #
-# $$ F(x) = \operatorname{BN}_2(\operatorname{conv}_2(\operatorname{relu}(\operatorname{BN}_1(\operatorname{conv}_1 x)))) $$
+# $$ F(x) = \mathrm{BN}_2(\mathrm{conv}_2(\mathrm{relu}(\mathrm{BN}_1(\mathrm{conv}_1\, x)))) $$
 #
 # with two 3x3 convolutions of `planes` channels (the first one strided when the block halves
 # the image), and $s$ the *shortcut*: the identity when $F(x)$ has the shape of $x$, otherwise a
