@@ -26,6 +26,7 @@ from tqdm.auto import tqdm
 
 from .checkpoint import load_checkpoint, save_checkpoint
 from .device import CPU_BF16_MIN_PARAMS, autocast, autocast_dtype, get_device, needs_grad_scaler
+from .memory_format import prepare_channels_last, to_channels_last
 from .plot import LivePlot, plot_history
 
 __all__ = ["History", "fit", "evaluate", "predict", "accuracy"]
@@ -95,8 +96,10 @@ def _pair(batch):
     return batch
 
 
-def _to_device(batch, device: torch.device):
-    """Every tensor of a batch (nested in tuples, lists, dicts) moved to ``device``."""
+def _to_device(batch, device: torch.device, channels_last: bool = False):
+    """Every tensor of a batch (nested in tuples, lists, dicts) moved to ``device`` (4-D images channels-last)."""
+    if channels_last:
+        return to_channels_last(_to_device(batch, device))
     if isinstance(batch, torch.Tensor):
         return batch.to(device, non_blocking=True)
     if isinstance(batch, Mapping):
@@ -184,14 +187,15 @@ class _RunningMeans:
 
 @torch.no_grad()
 def predict(model: nn.Module, loader: Iterable, device: torch.device | str | None = None,
-            amp="auto") -> tuple[torch.Tensor, torch.Tensor]:
+            amp="auto", channels_last="auto") -> tuple[torch.Tensor, torch.Tensor]:
     """All outputs and targets of ``loader``, concatenated on the CPU, in fp32."""
     device = torch.device(device) if device is not None else next(model.parameters()).device
     dtype = _resolve_amp(amp, device, model)
+    nhwc = prepare_channels_last(model, channels_last, device)
     model.eval()
     outputs, targets = [], []
     for batch in loader:
-        x, y = _to_device(_pair(batch), device)
+        x, y = _to_device(_pair(batch), device, nhwc)
         with autocast(device, dtype):
             outputs.append(model(x).float().cpu())
         targets.append(y.cpu())
@@ -201,23 +205,24 @@ def predict(model: nn.Module, loader: Iterable, device: torch.device | str | Non
 @torch.no_grad()
 def evaluate(model: nn.Module, loader: Iterable, loss_fn: Callable = F.cross_entropy,
              metrics: Iterable[str] = ("accuracy",), device: torch.device | str | None = None,
-             amp="auto", step: Callable | None = None) -> dict[str, float]:
+             amp="auto", step: Callable | None = None, channels_last="auto") -> dict[str, float]:
     """{"loss": mean loss over all examples, <metric>: value} on ``loader``.
 
     With a ``step`` function (as in ``fit``): the per-example mean of every scalar it returns.
     """
     if step is None:
-        outputs, targets = predict(model, loader, device, amp)
+        outputs, targets = predict(model, loader, device, amp, channels_last)
         result = {"loss": float(loss_fn(outputs, targets))}
         for name in metrics:
             result[name] = METRICS[name](outputs, targets)
         return result
     device = torch.device(device) if device is not None else next(model.parameters()).device
     dtype = _resolve_amp(amp, device, model)
+    nhwc = prepare_channels_last(model, channels_last, device)
     model.eval()
     running = _RunningMeans(device)
     for batch in loader:
-        batch = _to_device(batch, device)
+        batch = _to_device(batch, device, nhwc)
         with autocast(device, dtype):
             running.add(*_step_values(step(model, batch), batch))
     running.read()
@@ -287,8 +292,8 @@ def fit(model: nn.Module, train_loader: Iterable,
         loss_fn: Callable = F.cross_entropy, step: Callable | None = None, val_step: Callable | None = None,
         val_loader: Iterable | None = None, metrics: Iterable[str] = ("accuracy",),
         device: torch.device | str | None = None, amp="auto", scheduler=None, scheduler_interval: str = "epoch",
-        accumulate: int = 1, clip_grad: float | Callable | None = None, early_stopping: int | None = None,
-        stop: Callable[[History], bool] | None = None,
+        channels_last="auto", accumulate: int = 1, clip_grad: float | Callable | None = None,
+        early_stopping: int | None = None, stop: Callable[[History], bool] | None = None,
         checkpoint: str | Path | None = None, resume: bool = False, log_every: int = 50,
         progress: bool = True, live_plot: bool | None = None, title: str | None = None) -> History:
     """Train ``model`` and return its History.
@@ -317,6 +322,8 @@ def fit(model: nn.Module, train_loader: Iterable,
         (and returns at once if that run had finished).
     log_every: batches between reads of the running loss (progress bar, history.steps).
     amp: "auto" (mixed precision where it helps: see CPU_BF16_MIN_PARAMS), True, False, or a dtype.
+    channels_last: "auto" (NHWC weights and 4-D input batches for conv nets on CUDA and on CPUs with
+        fast bf16: see dlcourse.memory_format), True or False. The model stays in that layout.
     live_plot: None draws a live plot only inside a notebook.
     """
     schedulers = [] if scheduler is None else list(scheduler) if isinstance(scheduler, (list, tuple)) else [scheduler]
@@ -327,6 +334,7 @@ def fit(model: nn.Module, train_loader: Iterable,
     manual = isinstance(optimizer, Mapping)  # the step function steps the optimizers itself
     optimizers = dict(optimizer) if manual else {"": optimizer}
     dtype = _resolve_amp(amp, device, model)
+    nhwc = prepare_channels_last(model, channels_last, device)
     if manual and needs_grad_scaler(dtype):
         if amp != "auto":
             raise ValueError("fp16 needs a GradScaler, which fit runs for one optimizer only: with several, "
@@ -371,7 +379,7 @@ def fit(model: nn.Module, train_loader: Iterable,
         running, pending, last_lr, halted = _RunningMeans(device), 0, current_lrs(), False
         batches = tqdm(train_loader, desc=f"epoch {epoch}", leave=False, disable=not progress)
         for i, batch in enumerate(batches):
-            batch = _to_device(batch, device)
+            batch = _to_device(batch, device, nhwc)
             with autocast(device, dtype):
                 values, n = _step_values(train_step(model, batch), batch)
             if manual:
@@ -407,7 +415,8 @@ def fit(model: nn.Module, train_loader: Iterable,
         loop["stopped"] = halted  # saved with the checkpoint: resuming a halted run returns at once
         history.log(**{f"train_{k}": v for k, v in running.means().items()})
         if val_loader is not None:
-            scores = evaluate(model, val_loader, loss_fn, metrics, device, amp=dtype or False, step=val_step)
+            scores = evaluate(model, val_loader, loss_fn, metrics, device, amp=dtype or False, step=val_step,
+                              channels_last=nhwc)
             history.log(**{f"val_{k}": v for k, v in scores.items()})
         history.log(**last_lr, time=time.perf_counter() - start)
         if scheduler_interval == "epoch":

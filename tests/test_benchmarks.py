@@ -94,3 +94,25 @@ def test_a_recipes_notes_are_listed_under_the_table():
     table = run.render({"optim_mnist": {**row, "notes": "Adam: gap +0.00 points"}, "mlp_mnist": row})
     assert "- `optim_mnist`: Adam: gap +0.00 points" in table and "- `mlp_mnist`" not in table
     assert "Notes of the latest runs" not in run.render({"mlp_mnist": row})
+
+
+def test_resnet_cifar_recipe_runs_in_fast_mode():
+    """A smoke run of the recipe's whole path (batch augmentation, flip TTA, fit) on a few real images."""
+    from benchmarks.recipes import resnet_cifar
+    out = resnet_cifar.run(epochs=1, train_limit=256, test_limit=200, widths=(8, 16), batch_size=64, threads=1)
+    assert len(out["curve"]) == len(out["epoch_seconds"]) == 1 and 0 <= out["value"] <= 1
+    assert "training images/s" in out["notes"]
+
+
+def test_resnet_cifar_batches_are_flipped_and_shifted_crops_of_the_images():
+    import torch
+    from benchmarks.recipes.resnet_cifar import AugmentedBatches
+    images = torch.arange(2 * 3 * 8 * 8, dtype=torch.uint8).view(2, 3, 8, 8) % 251
+    batches = AugmentedBatches(images, torch.tensor([0, 1]), 2, "cpu", train=True, seed=0, pad=2)
+    x, y = next(iter(batches))
+    plain = (images.float() - batches.mean) / batches.std
+    for i in range(2):   # each output is one of the 2 x 5 x 5 flipped/shifted crops of its own image
+        src = plain[y[i]]
+        crops = [torch.nn.functional.pad(s[None], (2,) * 4, mode="reflect")[0][:, a:a + 8, b:b + 8]
+                 for s in (src, src.flip(2)) for a in range(5) for b in range(5)]
+        assert any(torch.allclose(x[i], c) for c in crops)

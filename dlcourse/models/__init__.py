@@ -3,6 +3,8 @@ from dlcourse.models.attention import MultiheadAttention, scaled_dot_product_att
 from dlcourse.models.mlp import MLP, ManualMLP
 from dlcourse.models.perceptron import Perceptron
 from dlcourse.models.small_cnn import SmallCNN
+from dlcourse.models.resnet import (BasicBlock, Bottleneck, ResNet, resnet18, resnet34, resnet50, resnet101,
+                                    resnet152, resnet_cifar, resnet_fast)
 from dlcourse.models.rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 from dlcourse.models.transformer import (LearnedPositionalEncoding, SinusoidalPositionalEncoding, Transformer,
                                          TransformerDecoder, TransformerDecoderLayer, TransformerEncoder,
@@ -29,4 +31,6 @@ __all__ = ["Perceptron", "MLP", "ManualMLP", "SmallCNN", "RNN", "LSTM", "GRU", "
            "efficientnet_b1", "efficientnet_b2", "efficientnet_b3", "efficientnet_b4", "efficientnet_b5",
            "efficientnet_b6", "efficientnet_b7",
            "AdditiveAttention", "capture_attention", "BahdanauSeq2Seq", "Seq2SeqTransformer", "translation_step",
-           "greedy_decode", "beam_search", "sequence_accuracy"]
+           "greedy_decode", "beam_search", "sequence_accuracy",
+           "BasicBlock", "Bottleneck", "ResNet", "resnet18", "resnet34", "resnet50", "resnet101", "resnet152",
+           "resnet_cifar", "resnet_fast"]

@@ -1,0 +1,157 @@
+"""dlcourse.models.resnet == torchvision's resnet.py: the same state-dict keys, torchvision's weights load
+strictly and give the same outputs and gradients; shortcuts appear exactly where shapes change; the CIFAR
+ResNets have the paper's parameter counts (He et al. 2016, section 4.2: 0.27M and 0.85M)."""
+from __future__ import annotations
+
+import pytest
+import torch
+import torchvision
+from torch import nn
+
+from dlcourse.checks import check_like_torch
+from dlcourse.models import resnet as ours
+from dlcourse.models.resnet import BasicBlock, Bottleneck, PadShortcut, ResNet
+
+
+def _count(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+def _pair(name: str, seed: int = 0):
+    """(ours, torchvision's) of one architecture, torchvision's random weights copied into ours strictly."""
+    torch.manual_seed(seed)
+    theirs = getattr(torchvision.models, name)(weights=None)
+    mine = getattr(ours, name)()
+    mine.load_state_dict(theirs.state_dict(), strict=True)
+    return mine, theirs
+
+
+def _randomise_batchnorm(*models: nn.Module, seed: int = 1) -> None:
+    """Give every BatchNorm the same non-trivial statistics and affine parameters in all models (fresh ones are
+    1 and 0, which would hide a swapped weight and bias or mean and variance)."""
+    states = [m.state_dict() for m in models]
+    g = torch.Generator().manual_seed(seed)
+    for key, value in states[0].items():
+        if key.endswith(("running_mean", "bias")):
+            new = 0.1 * torch.randn(value.shape, generator=g)
+        elif key.endswith(("running_var",)) or (key.endswith("weight") and value.dim() == 1):
+            new = 0.5 + torch.rand(value.shape, generator=g)
+        else:
+            continue
+        for s in states:
+            s[key] = new.clone()
+    for m, s in zip(models, states):
+        m.load_state_dict(s)
+
+
+@pytest.mark.parametrize("name", ["resnet18", "resnet34", "resnet50", "resnet101", "resnet152"])
+def test_keys_shapes_and_parameter_counts_equal_torchvision(name):
+    mine, theirs = getattr(ours, name)(), getattr(torchvision.models, name)(weights=None)
+    assert [(k, v.shape) for k, v in mine.state_dict().items()] == \
+           [(k, v.shape) for k, v in theirs.state_dict().items()]
+    assert _count(mine) == _count(theirs)
+    # Table 1's networks, as torchvision counts them for 1000 classes
+    expected = {"resnet18": 11_689_512, "resnet34": 21_797_672, "resnet50": 25_557_032,
+                "resnet101": 44_549_160, "resnet152": 60_192_808}[name]
+    assert _count(mine) == expected
+
+
+@pytest.mark.parametrize("name", ["resnet18", "resnet34", "resnet50"])
+def test_torchvision_weights_give_identical_outputs(name):
+    mine, theirs = _pair(name)
+    _randomise_batchnorm(mine, theirs)
+    mine.eval(), theirs.eval()
+    x = torch.randn(1, 3, 64, 64, generator=torch.Generator().manual_seed(2))
+    with torch.no_grad():
+        a, b = mine(x), theirs(x)
+    assert a.shape == (1, 1000)
+    print(f"{name}: max |ours - torchvision| = {(a - b).abs().max().item():.2e}")
+    torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-5)
+
+
+def test_our_weights_load_into_torchvision():
+    torch.manual_seed(3)
+    mine = ours.resnet18(num_classes=7)
+    theirs = torchvision.models.resnet18(weights=None, num_classes=7)
+    theirs.load_state_dict(mine.state_dict(), strict=True)
+
+
+def test_gradients_equal_torchvision_in_training_mode():
+    """Training mode (batch statistics), the input's and every parameter's gradient."""
+    torch.manual_seed(4)
+    theirs = torchvision.models.resnet18(weights=None, num_classes=10)
+    mine = ours.resnet18(num_classes=10)
+    mine.load_state_dict(theirs.state_dict())
+    x = torch.randn(2, 3, 32, 32, generator=torch.Generator().manual_seed(5))
+    check_like_torch("resnet18 (train mode)", mine, theirs, x, atol=1e-5, rtol=1e-4, grad_atol=1e-5, grad_rtol=1e-4)
+    upstream = torch.randn(2, 10, generator=torch.Generator().manual_seed(6))
+    (mine(x) * upstream).sum().backward()
+    (theirs(x) * upstream).sum().backward()
+    worst = max((p.grad - q.grad).abs().max().item() for p, q in zip(mine.parameters(), theirs.parameters()))
+    print(f"resnet18 parameter gradients: worst |ours - torchvision| = {worst:.2e}")
+    for (name, p), q in zip(mine.named_parameters(), theirs.parameters()):
+        torch.testing.assert_close(p.grad, q.grad, atol=2e-5, rtol=1e-4, msg=f"gradient of {name} differs")
+
+
+def _shortcut_blocks(model: ResNet) -> list[tuple[str, bool]]:
+    return [(name, m.downsample is not None) for name, m in model.named_modules()
+            if isinstance(m, (BasicBlock, Bottleneck))]
+
+
+def test_projection_shortcut_appears_exactly_when_the_shape_changes():
+    for model in (ours.resnet18(), ours.resnet50(), ours.resnet_cifar(20, shortcut="B")):
+        for name, has in _shortcut_blocks(model):
+            block = model.get_submodule(name)
+            in_ch = block.conv1.in_channels
+            out_ch = (block.bn3 if isinstance(block, Bottleneck) else block.bn2).num_features
+            changes = block.stride != 1 or in_ch != out_ch
+            assert has == changes, f"{name}: shortcut {'present' if has else 'missing'}, shape change {changes}"
+    # resnet18: only the first block of stages 2-4; resnet50: the first block of every stage (64 -> 256)
+    assert [n for n, has in _shortcut_blocks(ours.resnet18()) if has] == ["layer2.0", "layer3.0", "layer4.0"]
+    assert [n for n, has in _shortcut_blocks(ours.resnet50()) if has] == ["layer1.0", "layer2.0", "layer3.0",
+                                                                          "layer4.0"]
+
+
+def test_plain_nets_have_no_shortcut_and_compute_no_addition():
+    plain = ours.resnet_cifar(20, plain=True)
+    assert not any(has for _, has in _shortcut_blocks(plain))
+    block = BasicBlock(4, 4, plain=True).eval()
+    x = torch.randn(1, 4, 5, 5)
+    with torch.no_grad():
+        f = block.bn2(block.conv2(torch.relu(block.bn1(block.conv1(x)))))  # F(x)
+        torch.testing.assert_close(block(x), torch.relu(f))               # plain: relu(F(x))
+        block.plain = False
+        torch.testing.assert_close(block(x), torch.relu(f + x))           # residual: relu(F(x) + x)
+
+
+@pytest.mark.parametrize("depth, expected", [(20, 269_722), (56, 853_018)])
+def test_cifar_resnets_have_the_papers_parameter_counts(depth, expected):
+    """Section 4.2: ResNet-20 0.27M, ResNet-56 0.85M (option A: parameter-free shortcuts).
+    The exact count: a 3x3 stem 3->16, 3n blocks of two 3x3 convolutions at widths 16, 32, 64,
+    a BatchNorm (2 per channel) after each convolution, and a 64->10 classifier."""
+    n = (depth - 2) // 6
+    convs = 3 * 16 * 9 + (2 * n * 16 * 16 * 9) + (16 * 32 * 9 + (2 * n - 1) * 32 * 32 * 9) + \
+        (32 * 64 * 9 + (2 * n - 1) * 64 * 64 * 9)
+    norms = 2 * 16 + 2 * n * (2 * 16 + 2 * 32 + 2 * 64)
+    assert convs + norms + 64 * 10 + 10 == expected
+    model = ours.resnet_cifar(depth)
+    assert _count(model) == expected and round(expected / 1e6, 2) == {20: 0.27, 56: 0.85}[depth]
+    assert model(torch.randn(2, 3, 32, 32)).shape == (2, 10)
+    assert _count(ours.resnet_cifar(depth, plain=True)) == expected     # the plain twin: the same weights
+
+
+def test_option_a_shortcut_subsamples_and_pads_with_zeros():
+    x = torch.randn(2, 16, 8, 8)
+    out = PadShortcut(32, 2)(x)
+    assert out.shape == (2, 32, 4, 4)
+    torch.testing.assert_close(out[:, :16], x[:, :, ::2, ::2])
+    assert out[:, 16:].abs().sum() == 0
+
+
+def test_bad_arguments_get_a_clear_error():
+    with pytest.raises(ValueError, match="6n \\+ 2"):
+        ours.resnet_cifar(21)
+    with pytest.raises(ValueError, match="one entry per stage"):
+        ResNet(BasicBlock, [1, 1], widths=(16, 32, 64))
+    with pytest.raises(ValueError, match="unsqueeze"):
+        ours.resnet_cifar(20)(torch.randn(3, 32, 32))
