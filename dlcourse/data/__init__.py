@@ -16,3 +16,6 @@ __all__ = [
     "TextSplit", "load_ag_news", "load_mr", "load_sst2", "load_tinyshakespeare", "load_trec",
     "load_digits", "load_iris", "load_sunspots", "data_report",
 ]
+from .text_toolkit import PAD, UNK, TextBatch, TextLoader, Vocab, pad_sequences, text_loader, tokenize
+
+__all__ += ["tokenize", "Vocab", "pad_sequences", "text_loader", "TextBatch", "TextLoader", "PAD", "UNK"]
