@@ -117,7 +117,7 @@ def call_student(label: str, student, *args, driver=None, forbidden=(), rule: st
 
 def _same(got: list, expected: list, atol: float, rtol: float) -> bool:
     return len(got) == len(expected) and all(
-        isinstance(a, torch.Tensor) and a.shape == b.shape and bool(torch.allclose(a, b, atol=atol, rtol=rtol))
+        isinstance(a, torch.Tensor) and a.shape == b.shape and bool(torch.allclose(a, b, atol=atol, rtol=rtol, equal_nan=True))
         for a, b in zip(got, expected))
 
 
