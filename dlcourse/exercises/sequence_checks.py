@@ -182,3 +182,91 @@ def check_parity(label: str, student, reference, inputs: list, *, kwargs: dict |
         if g is None:
             raise CheckError(f"{label}: parameter {name} gets no gradient: does forward use it?")
         check_close(f"{label}, gradient of {name}", g, r, atol=atol, rtol=rtol)
+
+
+# ----------------------------------------------------------------------------- text classifiers (a07, a08)
+class _Unpack(torch.nn.Module):
+    """fit hands a model the batch's inputs as one (ids, lengths) pair; the assignments' models take two."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, inputs):
+        return self.model(*inputs)
+
+
+def train_text_classifier(model_class, dataset: str = "sst2", seed: int = 0, epochs: int = 2, lr: float = 1e-2,
+                          max_length: int = 30) -> dict:
+    """Train ``model_class(vocab_size, num_classes)`` with dlcourse.fit (Adam, batches of 64 bucketed by
+    length, texts cut to ``max_length`` tokens) on SST-2's train split ("sst2", scored on dev) or TREC's
+    ("trec", scored on test); the vocabulary holds the training split's tokens seen at least twice.
+    Returns {"accuracy", "train_loss", "vocab_size"}."""
+    from dlcourse.data import Vocab, load_sst2, load_trec, text_loader, tokenize
+    from dlcourse.train import fit
+
+    load, held_out = {"sst2": (load_sst2, "dev"), "trec": (load_trec, "test")}[dataset]
+    train, test = load("train"), load(held_out)
+    vocab = Vocab.build([tokenize(t) for t in train.texts], min_freq=2)
+    torch.manual_seed(seed)
+    model = model_class(len(vocab), len(train.classes))
+    history = fit(_Unpack(model), text_loader(train, vocab, 64, seed=seed, max_length=max_length),
+                  torch.optim.Adam(model.parameters(), lr=lr), epochs=epochs,
+                  val_loader=text_loader(test, vocab, 256, shuffle=False), device="cpu", amp=False,
+                  progress=False, live_plot=False)
+    return {"accuracy": float(history["val_accuracy"][-1]), "train_loss": float(history["train_loss"][-1]),
+            "vocab_size": len(vocab)}
+
+
+def padding_probe(model_class, vocab_size: int, num_classes: int, ids: torch.Tensor, lengths: torch.Tensor,
+                  extra: int = 3, seed: int = 0) -> dict:
+    """A seeded model's logits on a padded batch, on the same batch with ``extra`` more padding
+    columns, and on each sequence alone without padding (eval mode, no gradients)."""
+    torch.manual_seed(seed)
+    model = model_class(vocab_size, num_classes).eval()
+    with torch.no_grad():
+        logits = model(ids, lengths)
+        more = model(torch.cat([ids, ids.new_zeros(len(ids), extra)], 1), lengths)
+        alone = [model(ids[i:i + 1, :int(n)], lengths[i:i + 1]) for i, n in enumerate(lengths)]
+    return {"logits": _described([logits])[0], "more_padding": _described([more])[0],
+            "alone": _described(alone)}
+
+
+def check_padding_invariance(model_class, vocab_size: int = 50, num_classes: int = 2, seed: int = 0,
+                             name: str = "model") -> None:
+    """The student's classifier gives each sentence the same logits however much padding follows it."""
+    __tracebackhide__ = True
+    g = torch.Generator().manual_seed(seed)
+    lengths = torch.tensor([5, 2, 7, 1])
+    ids = torch.randint(2, vocab_size, (4, 7), generator=g) * (torch.arange(7)[None] < lengths[:, None])
+    label = f"{name}({vocab_size}, {num_classes}) on a padded batch, lengths {lengths.tolist()}"
+    r = call_student(label, model_class, vocab_size, num_classes, ids, lengths, 3, seed, driver=padding_probe)
+    logits = r["logits"]
+    if not isinstance(logits, torch.Tensor) or tuple(logits.shape) != (4, num_classes):
+        raise CheckError(f"{label}: expected logits of shape (4, {num_classes}), got "
+                         f"{tuple(logits.shape) if isinstance(logits, torch.Tensor) else logits}.")
+    if not torch.allclose(logits, r["more_padding"], atol=1e-5, rtol=1e-4):
+        raise CheckError(f"{label}: the logits change when 3 more padding tokens follow each sentence, so padding "
+                         "counts: read the LSTM/GRU outputs at each sentence's last real step (index lengths - 1), "
+                         "or pool over the real steps only, not over the padded length.")
+    alone = torch.cat(r["alone"]) if all(isinstance(a, torch.Tensor) for a in r["alone"]) else None
+    if alone is None or not torch.allclose(logits, alone, atol=1e-5, rtol=1e-4):
+        raise CheckError(f"{label}: a sentence's logits in the padded batch differ from its logits alone (no "
+                         "padding): only the first lengths[i] steps of sentence i may count.")
+    check_close(f"{label}: logits with 3 more padding steps", r["more_padding"], logits, atol=1e-5, rtol=1e-4)
+    check_close(f"{label}: logits of each sentence alone", alone, logits, atol=1e-5, rtol=1e-4)
+
+
+def check_text_training(model_class, dataset: str, threshold: float, seed: int = 0, name: str = "model") -> None:
+    """Train the student's class (``train_text_classifier``, in their process); require ``threshold`` accuracy."""
+    __tracebackhide__ = True
+    split = {"sst2": "SST-2 dev", "trec": "TREC test"}[dataset]
+    r = call_student(f"training {name} on {dataset} (seed {seed})", model_class, dataset, seed,
+                     driver=train_text_classifier)
+    if not r["accuracy"] >= threshold:
+        raise CheckError(f"{name} trained on {dataset} (seed {seed}): {r['accuracy']:.1%} accuracy on {split}, below "
+                         f"{threshold:.0%} (final training loss {r['train_loss']:.3f}). Check that the embedding, the "
+                         "recurrent layer and the output layer are connected, that the logits are raw (no softmax: "
+                         "cross-entropy applies it), and keep the sizes the instructions suggest.")
+    print(f"OK {name} trained on {dataset} (seed {seed}): {r['accuracy']:.1%} accuracy on {split} "
+          f"(needed {threshold:.0%})")
