@@ -64,7 +64,7 @@ def module_outputs_and_grads(cls, init: dict, state: dict | None, inputs: list, 
     if state is not None:
         ours, theirs = set(model.state_dict()), set(state)
         if ours != theirs:
-            raise KeyError(f"the module's parameters are {sorted(ours)}, the test gives it {sorted(theirs)}: "
+            raise ValueError(f"the module's parameters are {sorted(ours)}, the test gives it {sorted(theirs)}: "
                            f"missing {sorted(theirs - ours)}, unexpected {sorted(ours - theirs)}. Name the "
                            "submodules and parameters as the instructions say")
         model.load_state_dict(state)
