@@ -114,3 +114,24 @@ def test_forecaster_mistakes_fail_with_the_fix():
         a06.check_forecaster_shape(FlatForecaster)
     with pytest.raises(CheckError, match="not below the persistence forecast's 32.9"):
         a06.check_forecaster(ConstantForecaster, seed=0, window=4)
+
+
+def test_the_grader_sees_its_own_timeouts_and_the_students_errors_as_messages():
+    """call_student (shared by a06-a09) turns the student's exceptions, which arrive from their
+    process as RemoteError, into a CheckError with the fix, but never a timeout of the grading wire:
+    the judge must see that one to stop the student's process."""
+    from dlcourse.exercises.sequence_checks import call_student
+    from dlcourse.grading import wire
+
+    def raising(error):
+        def student(*args):
+            raise error
+        return student
+
+    with pytest.raises(wire.Deadline):
+        call_student("rnn_cell", raising(wire.Deadline("past the limit")))
+    with pytest.raises(CheckError, match="rnn_cell: your code still raises NotImplementedError"):
+        call_student("rnn_cell", raising(wire.RemoteError("NotImplementedError", "")))
+    with pytest.raises(CheckError, match="raised RuntimeError: mat1 and mat2 shapes cannot be multiplied.*weight_ih.T"):
+        call_student("rnn_cell", raising(wire.RemoteError("RuntimeError", "mat1 and mat2 shapes cannot be multiplied")),
+                     hints=a06.SHAPE_HINTS)
