@@ -135,18 +135,20 @@ print("last_step: tests passed")
 # The course's text toolkit turns SST-2 into padded batches. The test of Task 3 trains your
 # model exactly this way (`dlcourse.exercises.sequence_checks.train_text_classifier`): a
 # vocabulary of the training split's words seen at least twice (index 0 `<pad>`, 1 `<unk>`),
-# sentences cut to 30 tokens, batches of 64 sentences of similar length, and your model called
-# as `model(ids, lengths)`. Run this cell to see one batch.
+# sentences cut to 30 tokens, batches of 64 sentences of similar length (`bucket=True`: little
+# padding), and your model called as `model(ids, lengths)`. Run this cell to see a batch drawn
+# without buckets, where the padding shows.
 
 # %% nbgrader={"grade": false, "grade_id": "demo_batch", "locked": true, "schema_version": 3, "solution": false, "task": false}
 from dlcourse.data import Vocab, load_sst2, text_loader, tokenize
 
 sst2_train = load_sst2("train")
 vocab = Vocab.build([tokenize(t) for t in sst2_train.texts], min_freq=2)
-(ids, lengths), labels = next(iter(text_loader(sst2_train, vocab, batch_size=4, seed=1, max_length=30)))
+(ids, lengths), labels = next(iter(text_loader(sst2_train, vocab, batch_size=4, seed=1, bucket=False,
+                                               max_length=30)))
 print(f"{len(sst2_train)} training sentences, a vocabulary of {len(vocab)} tokens")
 print("ids", tuple(ids.shape), "lengths", lengths.tolist(), "labels", labels.tolist())
-print("first sentence:", " ".join(vocab.decode(ids[0])))
+print("shortest sentence:", " ".join(vocab.decode(ids[int(lengths.argmin())])))
 
 # %% [markdown]
 # ## Task 3: an LSTM sentiment classifier (4 points)
