@@ -322,6 +322,7 @@ def check_reverser(model_class, seed: int = 0, length: int = 8, threshold: float
         raise CheckError(f"ToyTransformer (seed {seed}, length {length}): reverses {r['accuracy']:.1%} of the tokens "
                          f"of new sequences, below {threshold:.0%} (mean training loss {r['loss']:.3f}). Reversal "
                          "needs to know WHERE each token is: add a positional encoding (a learned "
-                         "nn.Parameter(max_len, d_model) or sinusoids) to the token embeddings; keep d_model 32-64.")
+                         "nn.Parameter(max_len, d_model) or sinusoids) to the token embeddings, at a scale that does not "
+                         "drown it (no sqrt(d_model) factor on nn.Embedding's outputs); keep d_model 32-64.")
     print(f"OK ToyTransformer (seed {seed}, length {length}): {r['accuracy']:.1%} of the tokens reversed correctly "
           f"(needed {threshold:.0%})")
