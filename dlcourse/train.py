@@ -111,12 +111,15 @@ def _to_device(batch, device: torch.device, channels_last: bool = False):
 
 
 def _batch_size(batch) -> int:
-    """Examples in a batch: rows of x in (x, y) or {"x": x, ...}; the length of a list of images."""
+    """Examples in a batch: rows of x in (x, y) or {"x": x, ...}, or of a namedtuple x's first field;
+    the length of a list of images."""
     first = batch
     if isinstance(batch, Mapping):
         first = next(iter(batch.values()))
     elif isinstance(batch, (tuple, list)):
         first = batch[0]
+    if isinstance(first, tuple) and hasattr(first, "_fields"):  # named inputs, e.g. text's (ids, lengths)
+        first = first[0]
     if isinstance(first, torch.Tensor) and first.dim() > 0:
         return first.shape[0]
     if isinstance(first, (tuple, list)):

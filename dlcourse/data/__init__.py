@@ -18,3 +18,6 @@ __all__ = [
     "load_digits", "load_iris", "load_sunspots", "data_report",
     "CIFAR10_VEHICLES", "cifar10_folder",
 ]
+from .text_toolkit import PAD, UNK, TextBatch, TextLoader, Vocab, pad_sequences, text_loader, tokenize
+
+__all__ += ["tokenize", "Vocab", "pad_sequences", "text_loader", "TextBatch", "TextLoader", "PAD", "UNK"]

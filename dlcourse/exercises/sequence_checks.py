@@ -1,0 +1,272 @@
+"""Checks shared by the sequence assignments (a06-a09): a student's function or module against PyTorch's.
+
+``check_parity`` runs the student's code where it lives (``in_student_process``: their own
+process while grading, right here in their notebook) through one of the two drivers below, and
+the reference here; it compares every output and every gradient, and when the outputs differ it
+replays the usual mistakes (``{what: (function, fix)}``) to name the one the student made.
+
+The drivers take and return data only (tensors, numbers, dicts and lists of them), so a
+grader can run them next to a student's code: ``outputs_and_grads`` for a function,
+``module_outputs_and_grads`` for an ``nn.Module`` class that is built, given the reference's
+weights by ``load_state_dict``, and run. Gradients are those of a seeded random projection of
+the outputs (with all ones, an error that sums to zero would go unseen).
+"""
+from __future__ import annotations
+
+import torch
+
+from dlcourse.checks import CheckError, check_close, forbid, in_student_process
+
+__all__ = ["outputs_and_grads", "module_outputs_and_grads", "check_parity", "call_student", "raised_message"]
+
+
+def _floating(x) -> bool:
+    return isinstance(x, torch.Tensor) and x.is_floating_point()
+
+
+def _flat(out) -> list:
+    """A function's result as a list of tensors: (h, c) pairs and (out, weights) pairs flattened."""
+    if isinstance(out, (tuple, list)):
+        return [t for item in out for t in _flat(item)]
+    return [out]
+
+
+def _project(outs: list, seed: int) -> torch.Tensor | None:
+    """sum(out * r) over the outputs that need a gradient, r seeded random of each output's shape."""
+    g = torch.Generator().manual_seed(seed)
+    terms = [(o * torch.randn(o.shape, generator=g, dtype=o.dtype)).sum()
+             for o in outs if isinstance(o, torch.Tensor) and o.requires_grad]
+    return sum(terms) if terms else None
+
+
+def _described(outs: list) -> list:
+    """Outputs as data; anything that is not a tensor is described (the check names it)."""
+    return [o.detach() if isinstance(o, torch.Tensor) else f"not a tensor: {type(o).__name__}" for o in outs]
+
+
+def outputs_and_grads(fn, inputs: list, kwargs: dict | None = None, seed: int = 0) -> dict:
+    """``fn(*inputs, **kwargs)`` and the gradient of every floating input: {"outputs", "grads"}."""
+    xs = [x.detach().clone().requires_grad_(True) if _floating(x) else x for x in inputs]
+    outs = _flat(fn(*xs, **(kwargs or {})))
+    loss = _project(outs, seed)
+    floats = [x for x in xs if _floating(x)]
+    grads = [None] * len(floats)
+    if loss is not None and floats:
+        grads = list(torch.autograd.grad(loss, floats, allow_unused=True))
+    return {"outputs": _described(outs), "grads": grads}
+
+
+def module_outputs_and_grads(cls, init: dict, state: dict | None, inputs: list, kwargs: dict | None = None,
+                             seed: int = 0) -> dict:
+    """``cls(**init)`` given ``state`` (a state dict), run on ``inputs``: outputs, input and parameter grads."""
+    torch.manual_seed(seed)
+    model = cls(**init)
+    if state is not None:
+        ours, theirs = set(model.state_dict()), set(state)
+        if ours != theirs:
+            raise ValueError(f"the module's parameters are {sorted(ours)}, the test gives it {sorted(theirs)}: "
+                           f"missing {sorted(theirs - ours)}, unexpected {sorted(ours - theirs)}. Name the "
+                           "submodules and parameters as the instructions say")
+        model.load_state_dict(state)
+    xs = [x.detach().clone().requires_grad_(True) if _floating(x) else x for x in inputs]
+    outs = _flat(model(*xs, **(kwargs or {})))
+    loss = _project(outs, seed)
+    floats = [x for x in xs if _floating(x)]
+    names = [n for n, p in model.named_parameters() if p.requires_grad]
+    params = [p for p in model.parameters() if p.requires_grad]
+    grads, pgrads = [None] * len(floats), [None] * len(params)
+    if loss is not None:
+        both = torch.autograd.grad(loss, floats + params, allow_unused=True)
+        grads, pgrads = list(both[:len(floats)]), list(both[len(floats):])
+    return {"outputs": _described(outs), "grads": grads, "param_grads": dict(zip(names, pgrads))}
+
+
+def raised_message(label: str, e: BaseException, hints: dict | None = None) -> str:
+    """What a student's exception means, with the hint of the first ``hints`` key found in its text."""
+    message = (getattr(e, "message", None) or str(e)).strip()
+    kind = getattr(e, "kind", type(e).__name__)
+    if kind == "NotImplementedError":
+        return f"{label}: your code still raises NotImplementedError; write it in its answer cell."
+    fix = next((fix for words, fix in (hints or {}).items() if words in message), "")
+    return f"{label}: your code raised {kind}: {message.rstrip('.')}." + (f" {fix}" if fix else "")
+
+
+def _is_grader_failure(e: BaseException) -> bool:
+    """A timeout or a broken pipe of the grading wire: the judge must see these, never a CheckError."""
+    return type(e).__module__.endswith("grading.wire") and type(e).__name__ != "RemoteError"
+
+
+def call_student(label: str, student, *args, driver=None, forbidden=(), rule: str = "",
+                 hints: dict | None = None):
+    """``student(*args)``, or the course function ``driver(student, *args)`` run where the student's
+    code runs, with ``forbidden`` names banned there; a student's exception becomes a CheckError
+    that says what it was and what to do."""
+    __tracebackhide__ = True
+    try:
+        with forbid(forbidden, rule or "this task builds it from its equations"):
+            if driver is None:
+                return student(*args)
+            return in_student_process(driver)(student, *args)
+    except CheckError as e:
+        raise CheckError(f"{label}: {e}") from None
+    except Exception as e:  # noqa: BLE001 - the student's code raised: say what and how to fix it
+        if _is_grader_failure(e):
+            raise
+        raise CheckError(raised_message(label, e, hints)) from None
+
+
+def _same(got: list, expected: list, atol: float, rtol: float) -> bool:
+    return len(got) == len(expected) and all(
+        isinstance(a, torch.Tensor) and a.shape == b.shape and bool(torch.allclose(a, b, atol=atol, rtol=rtol, equal_nan=True))
+        for a, b in zip(got, expected))
+
+
+def _shape(t) -> str:
+    return str(tuple(t.shape)) if isinstance(t, torch.Tensor) else str(t)
+
+
+def check_parity(label: str, student, reference, inputs: list, *, kwargs: dict | None = None,
+                 init: dict | None = None, state: dict | None = None, mistakes: dict | None = None,
+                 forbidden=(), rule: str = "", hints: dict | None = None, output_names=None,
+                 input_names=None, atol: float = 1e-5, rtol: float = 1e-4, seed: int = 0) -> None:
+    """Fail unless the student's function (or, with ``init``, module class) equals ``reference``.
+
+    reference: a function of the same inputs, or with ``init`` a module class built with the same
+    ``init`` and given ``state``. mistakes: {what: (function or class, fix)} replayed here when
+    the outputs differ. Prints one OK line per output and gradient, with the tolerance.
+    """
+    __tracebackhide__ = True
+    module = init is not None
+    if module:
+        expected = module_outputs_and_grads(reference, init, state, inputs, kwargs, seed)
+        got = call_student(label, student, init, state, inputs, kwargs, seed, driver=module_outputs_and_grads,
+                           forbidden=forbidden, rule=rule, hints=hints)
+    else:
+        expected = outputs_and_grads(reference, inputs, kwargs, seed)
+        got = call_student(label, student, inputs, kwargs, seed, driver=outputs_and_grads, forbidden=forbidden,
+                           rule=rule, hints=hints)
+    names = output_names or [f"output {j + 1}" for j in range(len(expected["outputs"]))]
+    outs, refs = got["outputs"], expected["outputs"]
+    if len(outs) != len(refs):
+        raise CheckError(f"{label}: expected {len(refs)} output tensor(s) ({', '.join(names)}), got {len(outs)}.")
+    for name, o, r in zip(names, outs, refs):
+        if not isinstance(o, torch.Tensor):
+            raise CheckError(f"{label}: {name} is {o}, expected a tensor of shape {_shape(r)}"
+                             + ("; did you forget to `return` it?" if "NoneType" in str(o) else "."))
+        if o.shape != r.shape:
+            raise CheckError(f"{label}: {name} has shape {_shape(o)}, expected {_shape(r)}.")
+    if not _same(outs, refs, atol, rtol):
+        for what, (variant, fix) in (mistakes or {}).items():
+            try:
+                replay = (module_outputs_and_grads(variant, init, state, inputs, kwargs, seed) if module
+                          else outputs_and_grads(variant, inputs, kwargs, seed))["outputs"]
+            except Exception:  # noqa: BLE001 - a mistake that cannot run on these inputs is not this one
+                continue
+            if _same(outs, replay, atol, rtol):
+                raise CheckError(f"{label}: your outputs are those of {what}: {fix}")
+    for name, o, r in zip(names, outs, refs):
+        check_close(f"{label}, {name}", o, r, atol=atol, rtol=rtol)
+    floats = [k for k, x in enumerate(inputs) if _floating(x)]
+    for k, g, r in zip(floats, got["grads"], expected["grads"]):
+        what = input_names[k] if input_names else f"input {k + 1}"
+        if r is None:
+            continue
+        if g is None:
+            raise CheckError(f"{label}: no gradient reaches {what}: is something detached on the way "
+                             "(.detach(), .item(), torch.tensor(...), a new tensor built from .data)?")
+        check_close(f"{label}, gradient of {what}", g, r, atol=atol, rtol=rtol)
+    for name, r in (expected.get("param_grads") or {}).items():
+        g = (got.get("param_grads") or {}).get(name)
+        if r is None:
+            continue
+        if g is None:
+            raise CheckError(f"{label}: parameter {name} gets no gradient: does forward use it?")
+        check_close(f"{label}, gradient of {name}", g, r, atol=atol, rtol=rtol)
+
+
+# ----------------------------------------------------------------------------- text classifiers (a07, a08)
+class _Unpack(torch.nn.Module):
+    """fit hands a model the batch's inputs as one (ids, lengths) pair; the assignments' models take two."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, inputs):
+        return self.model(*inputs)
+
+
+def train_text_classifier(model_class, dataset: str = "sst2", seed: int = 0, epochs: int = 2, lr: float = 1e-2,
+                          max_length: int = 30) -> dict:
+    """Train ``model_class(vocab_size, num_classes)`` with dlcourse.fit (Adam, batches of 64 bucketed by
+    length, texts cut to ``max_length`` tokens) on SST-2's train split ("sst2", scored on dev) or TREC's
+    ("trec", scored on test); the vocabulary holds the training split's tokens seen at least twice.
+    Returns {"accuracy", "train_loss", "vocab_size"}."""
+    from dlcourse.data import Vocab, load_sst2, load_trec, text_loader, tokenize
+    from dlcourse.train import fit
+
+    load, held_out = {"sst2": (load_sst2, "dev"), "trec": (load_trec, "test")}[dataset]
+    train, test = load("train"), load(held_out)
+    vocab = Vocab.build([tokenize(t) for t in train.texts], min_freq=2)
+    torch.manual_seed(seed)
+    model = model_class(len(vocab), len(train.classes))
+    history = fit(_Unpack(model), text_loader(train, vocab, 64, seed=seed, max_length=max_length),
+                  torch.optim.Adam(model.parameters(), lr=lr), epochs=epochs,
+                  val_loader=text_loader(test, vocab, 256, shuffle=False), device="cpu", amp=False,
+                  progress=False, live_plot=False)
+    return {"accuracy": float(history["val_accuracy"][-1]), "train_loss": float(history["train_loss"][-1]),
+            "vocab_size": len(vocab)}
+
+
+def padding_probe(model_class, vocab_size: int, num_classes: int, ids: torch.Tensor, lengths: torch.Tensor,
+                  extra: int = 3, seed: int = 0) -> dict:
+    """A seeded model's logits on a padded batch, on the same batch with ``extra`` more padding
+    columns, and on each sequence alone without padding (eval mode, no gradients)."""
+    torch.manual_seed(seed)
+    model = model_class(vocab_size, num_classes).eval()
+    with torch.no_grad():
+        logits = model(ids, lengths)
+        more = model(torch.cat([ids, ids.new_zeros(len(ids), extra)], 1), lengths)
+        alone = [model(ids[i:i + 1, :int(n)], lengths[i:i + 1]) for i, n in enumerate(lengths)]
+    return {"logits": _described([logits])[0], "more_padding": _described([more])[0],
+            "alone": _described(alone)}
+
+
+def check_padding_invariance(model_class, vocab_size: int = 50, num_classes: int = 2, seed: int = 0,
+                             name: str = "model") -> None:
+    """The student's classifier gives each sentence the same logits however much padding follows it."""
+    __tracebackhide__ = True
+    g = torch.Generator().manual_seed(seed)
+    lengths = torch.tensor([5, 2, 7, 1])
+    ids = torch.randint(2, vocab_size, (4, 7), generator=g) * (torch.arange(7)[None] < lengths[:, None])
+    label = f"{name}({vocab_size}, {num_classes}) on a padded batch, lengths {lengths.tolist()}"
+    r = call_student(label, model_class, vocab_size, num_classes, ids, lengths, 3, seed, driver=padding_probe)
+    logits = r["logits"]
+    if not isinstance(logits, torch.Tensor) or tuple(logits.shape) != (4, num_classes):
+        raise CheckError(f"{label}: expected logits of shape (4, {num_classes}), got "
+                         f"{tuple(logits.shape) if isinstance(logits, torch.Tensor) else logits}.")
+    if not torch.allclose(logits, r["more_padding"], atol=1e-5, rtol=1e-4):
+        raise CheckError(f"{label}: the logits change when 3 more padding tokens follow each sentence, so padding "
+                         "counts: read the LSTM/GRU outputs at each sentence's last real step (index lengths - 1), "
+                         "or pool over the real steps only, not over the padded length.")
+    alone = torch.cat(r["alone"]) if all(isinstance(a, torch.Tensor) for a in r["alone"]) else None
+    if alone is None or not torch.allclose(logits, alone, atol=1e-5, rtol=1e-4):
+        raise CheckError(f"{label}: a sentence's logits in the padded batch differ from its logits alone (no "
+                         "padding): only the first lengths[i] steps of sentence i may count.")
+    check_close(f"{label}: logits with 3 more padding steps", r["more_padding"], logits, atol=1e-5, rtol=1e-4)
+    check_close(f"{label}: logits of each sentence alone", alone, logits, atol=1e-5, rtol=1e-4)
+
+
+def check_text_training(model_class, dataset: str, threshold: float, seed: int = 0, name: str = "model") -> None:
+    """Train the student's class (``train_text_classifier``, in their process); require ``threshold`` accuracy."""
+    __tracebackhide__ = True
+    split = {"sst2": "SST-2 dev", "trec": "TREC test"}[dataset]
+    r = call_student(f"training {name} on {dataset} (seed {seed})", model_class, dataset, seed,
+                     driver=train_text_classifier)
+    if not r["accuracy"] >= threshold:
+        raise CheckError(f"{name} trained on {dataset} (seed {seed}): {r['accuracy']:.1%} accuracy on {split}, below "
+                         f"{threshold:.0%} (final training loss {r['train_loss']:.3f}). Check that the embedding, the "
+                         "recurrent layer and the output layer are connected, that the logits are raw (no softmax: "
+                         "cross-entropy applies it), and keep the sizes the instructions suggest.")
+    print(f"OK {name} trained on {dataset} (seed {seed}): {r['accuracy']:.1%} accuracy on {split} "
+          f"(needed {threshold:.0%})")
