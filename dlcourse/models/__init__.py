@@ -12,3 +12,6 @@ __all__ = ["Perceptron", "MLP", "ManualMLP", "SmallCNN", "RNN", "LSTM", "GRU", "
            "scaled_dot_product_attention", "MultiheadAttention",
            "SinusoidalPositionalEncoding", "LearnedPositionalEncoding", "TransformerEncoderLayer",
            "TransformerDecoderLayer", "TransformerEncoder", "TransformerDecoder", "Transformer"]
+from dlcourse.models.rnn_tasks import RNNClassifier, RNNForecaster
+
+__all__ += ["RNNClassifier", "RNNForecaster"]
