@@ -38,8 +38,8 @@
 # rule through a layer), [08 · Schedules and stability](../part2_training/08_schedules.ipynb)
 # (exploding gradients and clipping, first met there).
 #
-# **Run time**: CPU (2 cores, shared with other jobs, load ~11): 94 s full mode, 30 s fast mode
-# (about 10 s of CPU time; measured with nbval under load); GPU: not measured.
+# **Run time**: CPU (2 cores, shared with other jobs): 94 s full mode (load ~11), 19 s fast
+# mode (load ~4; measured with nbval); GPU: not measured.
 
 # %% [markdown]
 # ## Setup
