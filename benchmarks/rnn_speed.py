@@ -9,11 +9,14 @@ machine; after one warm-up each, the medians of the repeats and the ratio of the
 (the least disturbed by other processes: on a busy machine the medians wander, the minimums less). Rows: RNN (tanh), LSTM and GRU,
 one layer; LSTM with 2 layers, bidirectional; and LSTM on a variable-length batch (torch
 packed, ours masked with ``lengths``). Prints a Markdown table; the numbers quoted in
-``dlcourse/models/rnn.py`` come from here.
+``dlcourse/models/rnn.py`` come from here. Writes benchmarks/rnn_speed.json (the medians),
+which benchmarks/run.py shows in RESULTS.md next to attention_speed's.
 """
 from __future__ import annotations
 
 import argparse
+import datetime as dt
+import json
 import os
 import platform
 import statistics
@@ -54,6 +57,7 @@ def main(argv=None) -> None:
     ap.add_argument("--hidden", type=int, default=128)
     ap.add_argument("--repeats", type=int, default=7)
     ap.add_argument("--threads", type=int, default=1, help="torch threads (1: steadier on a shared machine)")
+    ap.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "rnn_speed.json")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
@@ -68,6 +72,7 @@ def main(argv=None) -> None:
           f"{args.threads} thread(s), {args.repeats} runs each; {os.cpu_count()} cores, {platform.machine()}, torch {torch.__version__}\n")
     print("| layer | torch, median (ms) | ours, median (ms) | ours / torch, medians | ours / torch, fastest |\n"
           "|---|---|---|---|---|")
+    rows = []
     for name, cls, options, variable in cases:
         theirs = cls(args.input, args.hidden, batch_first=True, **options)
         ours = from_torch(theirs)
@@ -80,6 +85,16 @@ def main(argv=None) -> None:
             t_ours.append(seconds(run_ours))
         a, b = statistics.median(t_theirs), statistics.median(t_ours)
         print(f"| {name} | {a * 1e3:.1f} | {b * 1e3:.1f} | {b / a:.2f}x | {min(t_ours) / min(t_theirs):.2f}x |")
+        rows.append({"what": f"{name} (batch {args.batch}, length {args.length}, hidden {args.hidden})",
+                     "ours_ms": round(b * 1e3, 3), "torch_ms": round(a * 1e3, 3), "ratio": round(b / a, 3)})
+    results = json.loads(args.out.read_text()) if args.out.exists() else {}
+    results["cpu"] = {"machine": f"cpu: {platform.machine()}, torch threads: {args.threads}", "torch": torch.__version__,
+                      "date": dt.date.today().isoformat(), "rows": rows}
+    args.out.write_text(json.dumps(results, indent=1) + "\n")
+    if args.out.parent == Path(__file__).resolve().parent:
+        from benchmarks import run   # RESULTS.md shows it next to the training recipes
+        store = args.out.parent / "results.json"
+        (args.out.parent / "RESULTS.md").write_text(run.render(json.loads(store.read_text()) if store.exists() else {}))
 
 
 if __name__ == "__main__":

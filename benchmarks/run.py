@@ -145,6 +145,8 @@ def main(argv: list[str] | None = None) -> int:
         }
         if out.get("notes"):  # what one number cannot say (e.g. optim_mnist's per-optimizer gaps and speeds)
             results[name]["notes"] = out["notes"]
+        if out.get("variants"):  # a recipe comparing variants (regular_cifar, sunspot_rnn's baseline)
+            results[name]["variants"] = out["variants"]
         ok = reached(out["value"], recipe.TARGET, recipe.BETTER)
         print(f"{name}: {recipe.METRIC} = {out['value']:.4f} (target {DIRECTIONS[recipe.BETTER]} {recipe.TARGET}: "
               f"{'reached' if ok else 'MISSED'}); time to target {ttt if ttt is None else round(ttt, 1)} s; "

@@ -211,3 +211,23 @@ def test_fit_weights_examples_not_pairs():
     from dlcourse.train import _batch_size
     batch = (TextBatch(torch.zeros(5, 3, dtype=torch.long), torch.ones(5, dtype=torch.long)), torch.zeros(5))
     assert _batch_size(batch) == 5
+
+
+def test_fit_resumes_a_text_run_exactly(tmp_path):
+    """The loader's shuffling generator is saved in fit's checkpoints: 2 + 1 epochs == 3 epochs."""
+    words = ["good", "great", "bad", "awful", "fine", "poor", "ok"]
+    texts = [" ".join(words[(i * 7 + j * 3) % 7] for j in range(1 + i % 6)) for i in range(90)]
+    split = _tiny_split(texts, [int(t.split()[0] in ("good", "great", "fine")) for t in texts])
+    vocab = Vocab.build([tokenize(t) for t in split.texts])
+
+    def run(epochs, checkpoint=None, resume=False):
+        torch.manual_seed(0)
+        model = _MeanOfValidSteps(len(vocab), 2)
+        loader = text_loader(split, vocab, batch_size=16, seed=3)
+        return dlcourse.fit(model, loader, torch.optim.SGD(model.parameters(), 0.5), epochs=epochs, device="cpu",
+                            amp=False, progress=False, live_plot=False, checkpoint=checkpoint, resume=resume)
+
+    whole = run(3)
+    run(2, checkpoint=tmp_path / "run.pt")
+    resumed = run(3, checkpoint=tmp_path / "run.pt", resume=True)
+    assert resumed["train_loss"] == whole["train_loss"]

@@ -21,3 +21,6 @@ __all__ = [
 from .text_toolkit import PAD, UNK, TextBatch, TextLoader, Vocab, pad_sequences, text_loader, tokenize
 
 __all__ += ["tokenize", "Vocab", "pad_sequences", "text_loader", "TextBatch", "TextLoader", "PAD", "UNK"]
+from .series import persistence_rmse, sliding_windows
+
+__all__ += ["sliding_windows", "persistence_rmse"]

@@ -33,4 +33,8 @@ __all__ = ["Perceptron", "MLP", "ManualMLP", "SmallCNN", "RNN", "LSTM", "GRU", "
            "AdditiveAttention", "capture_attention", "BahdanauSeq2Seq", "Seq2SeqTransformer", "translation_step",
            "greedy_decode", "beam_search", "sequence_accuracy",
            "BasicBlock", "Bottleneck", "ResNet", "resnet18", "resnet34", "resnet50", "resnet101", "resnet152",
-           "resnet_cifar", "resnet_fast"]
+           "resnet_cifar", "resnet_fast",
+           "TransformerDecoderLayer", "TransformerEncoder", "TransformerDecoder", "Transformer"]
+from dlcourse.models.rnn_tasks import RNNClassifier, RNNForecaster
+
+__all__ += ["RNNClassifier", "RNNForecaster"]
