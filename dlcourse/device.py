@@ -15,10 +15,11 @@ from contextlib import nullcontext
 
 import numpy as np
 import torch
+from torch import nn
 
 __all__ = [
     "get_device", "setup", "seed_everything", "autocast_dtype", "autocast",
-    "needs_grad_scaler", "cpu_has_fast_bf16", "fast_mode", "precision_note", "CPU_BF16_MIN_PARAMS",
+    "needs_grad_scaler", "resolve_amp", "cpu_has_fast_bf16", "fast_mode", "precision_note", "CPU_BF16_MIN_PARAMS",
 ]
 
 
@@ -109,6 +110,27 @@ def precision_note(device: torch.device | str) -> str:
              if torch.device(device).type == "cpu" else "for every model")
     return (f"precision: float32, except inside dlcourse.fit, which autocasts to "
             f"{str(amp).replace('torch.', '')} {where}")
+
+
+def _benefits_from_cpu_bf16(model: nn.Module | None) -> bool:
+    if model is None:
+        return True
+    has_conv = any(isinstance(m, nn.modules.conv._ConvNd) for m in model.modules())
+    return has_conv or sum(p.numel() for p in model.parameters()) >= CPU_BF16_MIN_PARAMS
+
+
+def resolve_amp(amp, device: torch.device, model: nn.Module | None = None) -> torch.dtype | None:
+    """The autocast dtype for ``fit(amp=...)``: "auto" (bf16 on a CPU with fast bf16 for conv nets and models
+    of CPU_BF16_MIN_PARAMS+ weights; the device's choice elsewhere), True (wherever the device supports it), False, or a dtype."""
+    if amp in (None, False):
+        return None
+    if amp == "auto" and device.type == "cpu" and not _benefits_from_cpu_bf16(model):
+        return None
+    if amp in (True, "auto"):
+        return autocast_dtype(device)
+    if isinstance(amp, torch.dtype):
+        return amp
+    raise ValueError(f"amp must be 'auto', True, False or a torch dtype; got {amp!r}.")
 
 
 def needs_grad_scaler(dtype: torch.dtype | None) -> bool:

@@ -25,8 +25,9 @@ from torch.optim.lr_scheduler import ReduceLROnPlateau
 from tqdm.auto import tqdm
 
 from .checkpoint import load_checkpoint, save_checkpoint
-from .device import CPU_BF16_MIN_PARAMS, autocast, autocast_dtype, get_device, needs_grad_scaler
-from .memory_format import prepare_channels_last, to_channels_last
+from .batches import batch_size as _batch_size, pair as _pair, to_device as _to_device
+from .device import autocast, get_device, needs_grad_scaler, resolve_amp as _resolve_amp
+from .memory_format import prepare_channels_last
 from .plot import LivePlot, plot_history
 
 __all__ = ["History", "fit", "evaluate", "predict", "accuracy"]
@@ -65,67 +66,6 @@ def accuracy(logits: torch.Tensor, targets: torch.Tensor) -> float:
 
 
 METRICS: dict[str, Callable[[torch.Tensor, torch.Tensor], float]] = {"accuracy": accuracy}
-
-
-def _benefits_from_cpu_bf16(model: nn.Module | None) -> bool:
-    if model is None:
-        return True
-    has_conv = any(isinstance(m, nn.modules.conv._ConvNd) for m in model.modules())
-    return has_conv or sum(p.numel() for p in model.parameters()) >= CPU_BF16_MIN_PARAMS
-
-
-def _resolve_amp(amp, device: torch.device, model: nn.Module | None = None) -> torch.dtype | None:
-    """amp: "auto" (where it helps), True (wherever the device supports it), False, or a dtype."""
-    if amp in (None, False):
-        return None
-    if amp == "auto" and device.type == "cpu" and not _benefits_from_cpu_bf16(model):
-        return None
-    if amp in (True, "auto"):
-        return autocast_dtype(device)
-    if isinstance(amp, torch.dtype):
-        return amp
-    raise ValueError(f"amp must be 'auto', True, False or a torch dtype; got {amp!r}.")
-
-
-def _pair(batch):
-    if not isinstance(batch, (tuple, list)) or len(batch) != 2:
-        raise ValueError("each batch must be a pair (inputs, targets); got "
-                         f"{type(batch).__name__}"
-                         f"{f' of length {len(batch)}' if isinstance(batch, (tuple, list)) else ''}."
-                         " Wrap your tensors in a TensorDataset(x, y), or pass fit(..., step=...) for other batches.")
-    return batch
-
-
-def _to_device(batch, device: torch.device, channels_last: bool = False):
-    """Every tensor of a batch (nested in tuples, lists, dicts) moved to ``device`` (4-D images channels-last)."""
-    if channels_last:
-        return to_channels_last(_to_device(batch, device))
-    if isinstance(batch, torch.Tensor):
-        return batch.to(device, non_blocking=True)
-    if isinstance(batch, Mapping):
-        return {k: _to_device(v, device) for k, v in batch.items()}
-    if isinstance(batch, (tuple, list)):
-        items = [_to_device(v, device) for v in batch]
-        return type(batch)(*items) if hasattr(batch, "_fields") else type(batch)(items)  # namedtuples too
-    return batch
-
-
-def _batch_size(batch) -> int:
-    """Examples in a batch: rows of x in (x, y) or {"x": x, ...}, or of a namedtuple x's first field;
-    the length of a list of images."""
-    first = batch
-    if isinstance(batch, Mapping):
-        first = next(iter(batch.values()))
-    elif isinstance(batch, (tuple, list)):
-        first = batch[0]
-    if isinstance(first, tuple) and hasattr(first, "_fields"):  # named inputs, e.g. text's (ids, lengths)
-        first = first[0]
-    if isinstance(first, torch.Tensor) and first.dim() > 0:
-        return first.shape[0]
-    if isinstance(first, (tuple, list)):
-        return len(first)
-    raise ValueError("cannot tell how many examples this batch holds: return {'loss': ..., 'n': <batch size>} "
-                     "from the step function.")
 
 
 def _step_values(out, batch) -> tuple[dict[str, torch.Tensor], int | torch.Tensor]:
@@ -324,7 +264,7 @@ def fit(model: nn.Module, train_loader: Iterable,
     checkpoint: a file written after every epoch; resume=True continues from it if it exists
         (and returns at once if that run had finished).
     log_every: batches between reads of the running loss (progress bar, history.steps).
-    amp: "auto" (mixed precision where it helps: see CPU_BF16_MIN_PARAMS), True, False, or a dtype.
+    amp: "auto" (mixed precision where it helps: see dlcourse.device.resolve_amp), True, False, or a dtype.
     channels_last: "auto" (NHWC weights and 4-D input batches for conv nets on CUDA and on CPUs with
         fast bf16: see dlcourse.memory_format), True or False. The model stays in that layout.
     live_plot: None draws a live plot only inside a notebook.

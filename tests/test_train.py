@@ -14,6 +14,7 @@ from torch.utils.data import DataLoader, TensorDataset
 
 import dlcourse
 from dlcourse import train
+from dlcourse.device import resolve_amp
 from dlcourse.train import accuracy
 
 
@@ -86,16 +87,16 @@ def test_accuracy():
 
 
 def test_auto_precision_skips_cpu_bf16_for_small_dense_models(monkeypatch):
-    from dlcourse import train
-    monkeypatch.setattr(train, "autocast_dtype", lambda device: torch.bfloat16)
+    from dlcourse import device
+    monkeypatch.setattr(device, "autocast_dtype", lambda device: torch.bfloat16)
     cpu = torch.device("cpu")
-    assert train._resolve_amp("auto", cpu, nn.Linear(64, 10)) is None
-    assert train._resolve_amp("auto", cpu, nn.Sequential(nn.Conv2d(1, 6, 5))) == torch.bfloat16
-    assert train._resolve_amp("auto", cpu, nn.Linear(1000, 1000)) == torch.bfloat16
-    assert train._resolve_amp(True, cpu, nn.Linear(64, 10)) == torch.bfloat16
-    assert train._resolve_amp(False, cpu, nn.Linear(1000, 1000)) is None
+    assert resolve_amp("auto", cpu, nn.Linear(64, 10)) is None
+    assert resolve_amp("auto", cpu, nn.Sequential(nn.Conv2d(1, 6, 5))) == torch.bfloat16
+    assert resolve_amp("auto", cpu, nn.Linear(1000, 1000)) == torch.bfloat16
+    assert resolve_amp(True, cpu, nn.Linear(64, 10)) == torch.bfloat16
+    assert resolve_amp(False, cpu, nn.Linear(1000, 1000)) is None
     with pytest.raises(ValueError, match="amp must be"):
-        train._resolve_amp("fast", cpu)
+        resolve_amp("fast", cpu)
 
 
 # ---- the loop's pieces, each against a hand computation or torch ----------------------------
