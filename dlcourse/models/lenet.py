@@ -112,9 +112,11 @@ class LeNet5(nn.Module):
     def __init__(self, num_classes: int = 10, in_channels: int = 1, input_size: int = 28, variant: str = "modern"):
         super().__init__()
         if variant not in ("paper", "modern"):
-            raise ValueError(f"variant must be 'paper' (LeCun et al. 1998) or 'modern' (ReLU, max-pool); got {variant!r}")
+            raise ValueError(f"variant must be 'paper' (LeCun et al. 1998) or 'modern' (ReLU, max-pool); "
+                             f"got {variant!r}")
         if input_size not in (28, 32):
-            raise ValueError(f"LeNet-5 takes 32x32 images, or 28x28 ones padded to 32 by C1; got input_size={input_size}")
+            raise ValueError(f"LeNet-5 takes 32x32 images, or 28x28 ones padded to 32 by C1; "
+                             f"got input_size={input_size}")
         paper = variant == "paper"
         self.variant = variant
         self.c1 = nn.Conv2d(in_channels, 6, 5, padding=(32 - input_size) // 2)
