@@ -36,9 +36,10 @@
 # [06 · Optimizers](../part2_training/06_optimizers.ipynb) (Adam);
 # [05 · Losses](../part2_training/05_losses.ipynb) (cross-entropy).
 #
-# **Run time**: CPU (2 cores, shared with other jobs): full mode took 19.5 minutes on a heavily
-# loaded machine (the two training runs: 414 s and 683 s), fast mode 52 s there (16 s of CPU
-# time); GPU: not measured yet.
+# **Run time**: CPU (2 cores, shared with other jobs): fast mode 14 s (52 s when the machine was
+# heavily loaded); full mode took 19.5 minutes on the heavily loaded machine (the two training
+# runs: 414 s and 683 s; the same epochs ran about 4x faster in the `lenet_mnist` benchmark when
+# the machine was quieter); GPU: not measured yet.
 
 # %% [markdown]
 # ## Setup

@@ -40,9 +40,9 @@
 # [07 · Regularization](../part2_training/07_regularization.ipynb) (dropout, batch norm,
 # augmentation).
 #
-# **Run time**: CPU (2 cores, shared with other jobs): full mode took 21 minutes on a heavily
-# loaded machine (the small VGG alone: 780 s), fast mode 57 s there (17 s of CPU time); GPU:
-# not measured yet.
+# **Run time**: CPU (2 cores, shared with other jobs): fast mode 19 s (57 s when the machine was
+# heavily loaded); full mode took 21 minutes on the heavily loaded machine (the small VGG
+# alone: 780 s); GPU: not measured yet.
 
 # %% [markdown]
 # ## Setup
