@@ -183,3 +183,14 @@ def test_vgg_cifar_gradients_equal_torchvision():
 def test_vgg_config_errors_say_what_is_allowed():
     with pytest.raises(ValueError, match="channel counts \\(int\\) and 'M'"):
         vgg.make_layers([64, "P"])
+
+
+def test_vgg_cifar_head_keeps_the_signal_at_initialisation():
+    """torchvision's N(0, 0.01) linear init, sized for 4096-wide layers, leaves a 256-wide head's logits ~5e-4
+    (training then sat at chance for an epoch); vgg_cifar re-initialises its head (logits ~4e-2)."""
+    torch.manual_seed(0)
+    x = torch.randn(16, 3, 32, 32)
+    assert vgg.vgg_cifar().eval()(x).std() > 0.01
+    narrow_with_4096_init = vgg.VGG(vgg.make_layers((32, "M", 64, "M", 128, 128, "M", 256, 256, "M"), True), 10,
+                                    pool_size=1, hidden=256).eval()
+    assert narrow_with_4096_init(x).std() < 0.005

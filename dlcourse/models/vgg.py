@@ -139,4 +139,10 @@ def vgg19_bn(num_classes: int = 1000, dropout: float = 0.5) -> VGG:
 def vgg_cifar(cfg: Config = (32, "M", 64, "M", 128, 128, "M", 256, 256, "M"), num_classes: int = 10,
               batch_norm: bool = True, dropout: float = 0.5, hidden: int = 256, in_channels: int = 3) -> VGG:
     """A VGG for 32x32 images from any config: four pools leave 2x2, averaged to 1x1 per channel."""
-    return VGG(make_layers(cfg, batch_norm, in_channels), num_classes, dropout=dropout, pool_size=1, hidden=hidden)
+    model = VGG(make_layers(cfg, batch_norm, in_channels), num_classes, dropout=dropout, pool_size=1, hidden=hidden)
+    # torchvision's N(0, 0.01) for the linear layers suits 4096-wide ones; in a 256-wide head it shrinks the
+    # signal about 40x per layer and training stalls at chance for epochs: PyTorch's default init instead
+    for m in model.classifier:
+        if isinstance(m, nn.Linear):
+            m.reset_parameters()
+    return model
