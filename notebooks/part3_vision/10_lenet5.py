@@ -36,10 +36,8 @@
 # [06 · Optimizers](../part2_training/06_optimizers.ipynb) (Adam);
 # [05 · Losses](../part2_training/05_losses.ipynb) (cross-entropy).
 #
-# **Run time**: CPU (2 cores, shared with other jobs): fast mode 14 s (52 s when the machine was
-# heavily loaded); full mode took 19.5 minutes on the heavily loaded machine (the two training
-# runs: 414 s and 683 s; the same epochs ran about 4x faster in the `lenet_mnist` benchmark when
-# the machine was quieter); GPU: not measured yet.
+# **Run time**: CPU (2 cores, shared with other jobs): fast mode 14 s, full mode 234 s (4 minutes;
+# 52 s and 19.5 minutes when other jobs loaded the machine heavily); GPU: not measured yet.
 
 # %% [markdown]
 # ## Setup
@@ -257,8 +255,8 @@ for variant in ("modern", "paper"):
 # %% [markdown]
 # In full mode (all 60,000 training images, 6 epochs) we measured 99.17% test accuracy for the
 # modern variant and 98.68% for the paper's (83 and 132 of the 10,000 test digits wrong), in
-# 414 s and 683 s on our 2-core CPU while other jobs loaded it (the load varied, and the paper's
-# variant does more per step: it scatters C3's sparse kernel and runs trainable subsampling). The paper reports 99.05% (0.95% error) for LeNet-5
+# 84 s and 132 s on our 2-core CPU (the paper's variant does more per step: it scatters C3's
+# sparse kernel and runs trainable subsampling and tanh). The paper reports 99.05% (0.95% error) for LeNet-5
 # trained 20 epochs without distortions. The modern variant got there with fewer epochs and a
 # modern optimizer; the `lenet_mnist` benchmark (`benchmarks/recipes/lenet_mnist.py`) adds random
 # shifts of up to 2 pixels and reaches 99% in 3 epochs.
