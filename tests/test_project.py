@@ -114,3 +114,15 @@ def test_the_course_never_imports_the_grading_tools():
                     (isinstance(node, ast.ImportFrom) and node.module and "grading" in node.module.split(".")):
                 offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}")
     assert not offenders, f"course code imports dlcourse.grading: {offenders}"
+
+
+def test_no_package_attribute_shadows_a_model_module():
+    # `from dlcourse.models import alexnet` must mean one thing: the module (the builder stays inside it)
+    import importlib
+    import types
+
+    models = importlib.import_module("dlcourse.models")
+    for path in sorted((ROOT / "dlcourse" / "models").glob("*.py")):
+        if path.stem != "__init__":
+            assert isinstance(getattr(models, path.stem, None) or importlib.import_module(f"dlcourse.models.{path.stem}"),
+                              types.ModuleType), f"dlcourse.models.{path.stem} is not the module {path.name}"

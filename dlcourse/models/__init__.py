@@ -9,8 +9,8 @@ from dlcourse.models.rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 from dlcourse.models.transformer import (LearnedPositionalEncoding, SinusoidalPositionalEncoding, Transformer,
                                          TransformerDecoder, TransformerDecoderLayer, TransformerEncoder,
                                          TransformerEncoderLayer)
-# The builders googlenet() and build_efficientnet() stay in their modules: a package attribute
-# named googlenet would shadow the submodule dlcourse.models.googlenet.
+# The builders googlenet(), alexnet() and build_efficientnet() stay in their modules: a package
+# attribute named googlenet or alexnet would shadow the submodule of that name.
 from dlcourse.models.googlenet import GoogLeNet, Inception, googlenet_cifar
 from dlcourse.models.mobilenet import (DepthwiseSeparable, InvertedResidual, MobileNetV1, MobileNetV2, mobilenet_v1,
                                        mobilenet_v1_cifar, mobilenet_v2, mobilenet_v2_cifar)
@@ -20,6 +20,10 @@ from dlcourse.models.efficientnet import (EfficientNet, MBConv, SqueezeExcitatio
 from dlcourse.models.attention import AdditiveAttention, capture_attention
 from dlcourse.models.seq2seq import BahdanauSeq2Seq, Seq2SeqTransformer, translation_step
 from dlcourse.models.decoding import beam_search, greedy_decode, sequence_accuracy
+from dlcourse.models.lenet import LeNet5, lenet5
+from dlcourse.models.alexnet import AlexNet, alexnet_cifar
+from dlcourse.models.vgg import (VGG, vgg11, vgg11_bn, vgg13, vgg13_bn, vgg16, vgg16_bn, vgg19, vgg19_bn,
+                                 vgg_cifar)
 
 __all__ = ["Perceptron", "MLP", "ManualMLP", "SmallCNN", "RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell",
            "scaled_dot_product_attention", "MultiheadAttention",
@@ -37,4 +41,6 @@ __all__ = ["Perceptron", "MLP", "ManualMLP", "SmallCNN", "RNN", "LSTM", "GRU", "
            "TransformerDecoderLayer", "TransformerEncoder", "TransformerDecoder", "Transformer"]
 from dlcourse.models.rnn_tasks import RNNClassifier, RNNForecaster
 
-__all__ += ["RNNClassifier", "RNNForecaster"]
+__all__ += ["RNNClassifier", "RNNForecaster",
+           "LeNet5", "lenet5", "AlexNet", "alexnet_cifar", "VGG", "vgg11", "vgg11_bn", "vgg13",
+           "vgg13_bn", "vgg16", "vgg16_bn", "vgg19", "vgg19_bn", "vgg_cifar"]
