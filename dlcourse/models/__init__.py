@@ -34,3 +34,6 @@ __all__ = ["Perceptron", "MLP", "ManualMLP", "SmallCNN", "RNN", "LSTM", "GRU", "
            "greedy_decode", "beam_search", "sequence_accuracy",
            "BasicBlock", "Bottleneck", "ResNet", "resnet18", "resnet34", "resnet50", "resnet101", "resnet152",
            "resnet_cifar", "resnet_fast"]
+from dlcourse.models.resnet import (FrozenScaleBatchNorm2d, ResidualConvGroup, WhitenedResNet,  # noqa: E402
+                                    WhiteningStem, resnet_whitened)
+__all__ += ["FrozenScaleBatchNorm2d", "ResidualConvGroup", "WhitenedResNet", "WhiteningStem", "resnet_whitened"]
