@@ -238,3 +238,5 @@ def test_whitening_stem_decorrelates_the_patches_of_its_images():
     variances = (F.conv2d(images, stem.conv.weight[:12]) ** 2).mean((0, 2, 3))
     assert (variances.diff() < 0).all(), variances      # the strongest eigen-direction comes first
     assert not w.requires_grad and stem.conv.bias.requires_grad
+    with torch.autocast("cpu", torch.bfloat16):         # bf16 rounding, amplified, would drown the weak directions
+        assert stem(images).dtype == torch.float32
