@@ -116,3 +116,30 @@ def test_resnet_cifar_batches_are_flipped_and_shifted_crops_of_the_images():
         crops = [torch.nn.functional.pad(s[None], (2,) * 4, mode="reflect")[0][:, a:a + 8, b:b + 8]
                  for s in (src, src.flip(2)) for a in range(5) for b in range(5)]
         assert any(torch.allclose(x[i], c) for c in crops)
+
+
+def test_resnet_cifar_alternating_flips_show_each_image_both_ways_in_consecutive_epochs():
+    import torch
+    from benchmarks.recipes.resnet_cifar import AugmentedBatches
+    images = torch.randint(0, 256, (6, 3, 8, 8), dtype=torch.uint8)
+    batches = AugmentedBatches(images, torch.arange(6), 6, "cpu", train=True, pad=0, flip="alternate")
+    plain = (images.float() - batches.mean) / batches.std
+    (x0, y0), = list(batches)
+    (x1, y1), = list(batches)
+    first = {int(y): torch.equal(x, plain[y].flip(2)) for x, y in zip(x0, y0)}
+    second = {int(y): torch.equal(x, plain[y].flip(2)) for x, y in zip(x1, y1)}
+    assert all(first[k] != second[k] for k in first) and any(first.values()) and not all(first.values())
+    assert len(AugmentedBatches(images, torch.arange(6), 4, "cpu", train=True, drop_last=True)) == 1
+
+
+def test_resnet_cifar_schedule_and_decoupled_rates_are_airbenchs():
+    import torch
+    from benchmarks.recipes import resnet_cifar as r
+    f = r.triangle(100, start=0.2, peak=0.23, end=0.07)
+    assert [round(f(s), 6) for s in (0, 23, 100)] == [0.2, 1.0, 0.07] and f(10) < f(20) and f(50) > f(80)
+    groups = r.param_groups(r.TTA(r.resnet_whitened()), batch_size=1024)
+    # airbench94: lr 11.5 / (1024 * (1 + 1 / 0.15)) per summed example = 1.5 on a mean loss at batch 1024
+    assert abs(groups[1]["lr"] - 11.5 / (1 + 1 / 0.15)) < 1e-9 and groups[0]["lr"] == 64 * groups[1]["lr"]
+    assert all(torch.is_tensor(p) and p.dim() == 1 for p in groups[0]["params"])
+    decay = [g["lr"] * g["weight_decay"] for g in groups]     # the same decay per step in both groups
+    assert abs(decay[0] - decay[1]) < 1e-12

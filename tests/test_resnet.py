@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 import torch
 import torchvision
+import torch.nn.functional as F
 from torch import nn
 
 from dlcourse.checks import check_like_torch
@@ -155,3 +156,87 @@ def test_bad_arguments_get_a_clear_error():
         ResNet(BasicBlock, [1, 1], widths=(16, 32, 64))
     with pytest.raises(ValueError, match="unsqueeze"):
         ours.resnet_cifar(20)(torch.randn(3, 32, 32))
+
+
+# The residual airbench94 net (resnet_whitened): its pieces against PyTorch's own layers.
+
+def test_whitened_resnet_has_airbench94s_parameter_count_and_stage_shapes():
+    """A 2x2 whitening stem of 24 filters (+ bias), three groups of two 3x3 convolutions at 64, 256, 256
+    with a BatchNorm (scale + shift) after each, and a 256->10 classifier without bias: 1,972,792, of which
+    the 24 * 12 whitening filters and the 2 * (64 + 256 + 256) BatchNorm scales are fixed."""
+    stem = 24 * 3 * 2 * 2 + 24
+    groups = sum(cin * c * 9 + c * c * 9 + 4 * c for cin, c in ((24, 64), (64, 256), (256, 256)))
+    expected = stem + groups + 256 * 10
+    model = ours.resnet_whitened()
+    assert expected == _count(model) == 1_972_792
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    assert trainable == expected - 24 * 12 - 2 * (64 + 256 + 256) == 1_971_352
+    x = model.stem(torch.randn(2, 3, 32, 32))
+    assert x.shape == (2, 24, 31, 31)
+    for name, side in zip(model.stage_names, (15, 7, 3)):
+        x = getattr(model, name)(x)
+        assert x.shape[2:] == (side, side)
+    assert model(torch.randn(2, 3, 32, 32)).shape == (2, 10)
+
+
+class _TorchGroup(nn.Module):
+    """The same group from PyTorch's layers: BatchNorm2d(eps=1e-12, momentum=1 - 0.6) with a fixed scale."""
+
+    def __init__(self, cin: int, c: int):
+        super().__init__()
+        self.conv1, self.conv2 = nn.Conv2d(cin, c, 3, padding=1, bias=False), nn.Conv2d(c, c, 3, padding=1, bias=False)
+        self.bn1, self.bn2 = nn.BatchNorm2d(c, eps=1e-12, momentum=0.4), nn.BatchNorm2d(c, eps=1e-12, momentum=0.4)
+
+    def forward(self, x):
+        h = F.gelu(self.bn1(F.max_pool2d(self.conv1(x), 2)))
+        return F.gelu(self.bn2(self.conv2(h)) + h)
+
+
+def test_residual_conv_group_equals_pytorch_layers_in_value_gradient_and_running_statistics():
+    torch.manual_seed(7)
+    mine, theirs = ours.ResidualConvGroup(5, 6), _TorchGroup(5, 6)
+    _randomise_batchnorm(mine, theirs)
+    theirs.load_state_dict(mine.state_dict(), strict=True)
+    x = torch.randn(3, 5, 8, 8, generator=torch.Generator().manual_seed(8))
+    check_like_torch("ResidualConvGroup (train mode)", mine, theirs, x, atol=1e-5, rtol=1e-5,
+                     grad_atol=1e-5, grad_rtol=1e-4)
+    for key, value in mine.state_dict().items():   # airbench's momentum 0.6 keeps 60% of the old statistics
+        torch.testing.assert_close(value, theirs.state_dict()[key], msg=f"{key} differs")
+    mine.eval(), theirs.eval()
+    with torch.no_grad():
+        torch.testing.assert_close(mine(x), theirs(x), atol=1e-5, rtol=1e-5)
+
+
+def test_residual_conv_group_adds_its_shortcut_and_freezes_batchnorm_scales():
+    group = ours.ResidualConvGroup(4, 4)
+    assert not group.bn1.weight.requires_grad and group.bn2.bias.requires_grad and group.bn1.eps == 1e-12
+    with torch.no_grad():
+        group.conv2.weight.zero_()                      # F(h) = bn2(0) = 0: the group outputs GELU(h)
+        x = torch.randn(2, 4, 6, 6)
+        h = F.gelu(group.bn1(group.pool(group.conv1(x))))
+        torch.testing.assert_close(group(x), F.gelu(h))   # without the shortcut it would be GELU(0) = 0
+        assert F.gelu(h).abs().sum() > 0
+
+
+def test_whitening_stem_decorrelates_the_patches_of_its_images():
+    """On a tiny batch of correlated images (neighbouring pixels and channels alike), the stem's first 12
+    filters turn the 2x2 patches into outputs of covariance diag(lambda / (lambda + eps)), the identity for
+    eps -> 0, and the other 12 filters are their negatives."""
+    g = torch.Generator().manual_seed(9)
+    images = torch.randn(8, 1, 17, 17, generator=g) + 0.3 * torch.randn(8, 3, 17, 17, generator=g)
+    images = F.avg_pool2d(images, 2, stride=1)          # (8, 3, 16, 16), correlated neighbours
+    stem = ours.WhiteningStem()
+    stem.init_from(images, eps=1e-9)
+    w = stem.conv.weight
+    torch.testing.assert_close(w[12:], -w[:12])
+    out = F.conv2d(images, w[:12])                      # no bias: the whitened patches
+    flat = out.permute(0, 2, 3, 1).reshape(-1, 12).double()
+    cov = flat.T @ flat / len(flat)
+    print(f"whitened patch covariance: worst |cov - I| = {(cov - torch.eye(12, dtype=cov.dtype)).abs().max():.2e}")
+    torch.testing.assert_close(cov, torch.eye(12, dtype=cov.dtype), atol=1e-3, rtol=0)
+    stem.init_from(images, eps=0.05)                    # a larger eps shrinks the weak directions most:
+    variances = (F.conv2d(images, stem.conv.weight[:12]) ** 2).mean((0, 2, 3))
+    assert (variances.diff() < 0).all(), variances      # the strongest eigen-direction comes first
+    assert not w.requires_grad and stem.conv.bias.requires_grad
+    with torch.autocast("cpu", torch.bfloat16):         # bf16 rounding, amplified, would drown the weak directions
+        assert stem(images).dtype == torch.float32
