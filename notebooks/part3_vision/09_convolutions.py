@@ -606,7 +606,7 @@ def receptive_field_size(layers):
 exercises.check_receptive_field(receptive_field_size)
 
 # %% [markdown]
-# The graded assignment of Part 3, `a03_lenet5` (planned), builds LeNet-5 from these layers.
+# The graded assignment of Part 3, `release/a03_lenet5`, builds LeNet-5 from these layers.
 #
 # ## 11. Summary
 #
