@@ -230,3 +230,20 @@ def test_data_report_says_where_each_set_is(mirror, fresh_cache, no_network):
     report = data.data_report()
     assert report["MNIST"].startswith("mirror") and report["CIFAR-10"].startswith("mirror")
     assert "sklearn" in report["digits, iris"]
+
+
+def test_derived_arrays_work_from_a_read_only_cache(tmp_path, monkeypatch):
+    # The grader's sandbox mounts the cache read-only: decoding must still work, with a warning, not an OSError
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    cache.chmod(0o555)
+    monkeypatch.setenv("DLCOURSE_CACHE", str(cache / "dlcourse"))
+    monkeypatch.setattr(os, "mkdir", _read_only_mkdir)  # root ignores chmod: refuse like a read-only mount
+    with pytest.warns(UserWarning, match="could not save toy in the cache"):
+        arrays = sources.cached_arrays("toy", lambda: {"x": np.arange(3)})
+    assert arrays["x"].tolist() == [0, 1, 2]
+    assert not (cache / "dlcourse").exists()
+
+
+def _read_only_mkdir(path, mode=0o777, *, dir_fd=None):
+    raise OSError(30, "Read-only file system", str(path))
