@@ -13,10 +13,6 @@ Writes benchmarks/attention_speed.json, which benchmarks/run.py shows in RESULTS
 from __future__ import annotations
 
 import argparse
-import datetime as dt
-import json
-import platform
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -28,6 +24,7 @@ import torch.nn.functional as F
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
+from benchmarks.run import record_speed, speed_machine, speed_row  # noqa: E402
 from dlcourse.models.attention import MultiheadAttention, causal_mask, scaled_dot_product_attention  # noqa: E402
 from dlcourse.models.transformer import Transformer, TransformerEncoderLayer  # noqa: E402
 
@@ -84,10 +81,8 @@ def measure(device: torch.device, repeats: int) -> list[dict]:
         for _ in range(repeats):
             t_ours.append(_step(ours, device))
             t_theirs.append(_step(theirs, device))
-        ms_ours, ms_theirs = 1e3 * statistics.median(t_ours), 1e3 * statistics.median(t_theirs)
-        rows.append({"what": name, "ours_ms": round(ms_ours, 3), "torch_ms": round(ms_theirs, 3),
-                     "ratio": round(ms_ours / ms_theirs, 3)})
-        print(f"{ms_ours:9.2f} ms  {ms_theirs:9.2f} ms  {ms_ours / ms_theirs:5.2f}x  {name}", flush=True)
+        rows.append(speed_row(name, t_ours, t_theirs))
+        print(f"{rows[-1]['ours_ms']:9.2f} ms  {rows[-1]['torch_ms']:9.2f} ms  {rows[-1]['ratio']:5.2f}x  {name}", flush=True)
     return rows
 
 
@@ -100,19 +95,11 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     device = torch.device(args.device)
-    machine = (torch.cuda.get_device_name(device) if device.type == "cuda"
-               else f"cpu: {platform.machine()}, torch threads: {args.threads}")
+    machine = speed_machine(device, args.threads)
     print(f"forward + backward, batch {N}, length {L}, d_model {E}, {H} heads, training mode; {machine}")
     print(f"{'ours':>12}  {'torch':>12}  ratio")
     rows = measure(device, args.repeats)
-    results = json.loads(args.out.read_text()) if args.out.exists() else {}
-    results[device.type] = {"machine": machine, "torch": torch.__version__, "date": dt.date.today().isoformat(),
-                            "shape": {"batch": N, "length": L, "d_model": E, "heads": H, "ffn": FF}, "rows": rows}
-    args.out.write_text(json.dumps(results, indent=1) + "\n")
-    if args.out.parent == HERE:
-        from benchmarks import run   # RESULTS.md shows it next to the training recipes
-        store = HERE / "results.json"
-        (HERE / "RESULTS.md").write_text(run.render(json.loads(store.read_text()) if store.exists() else {}))
+    record_speed(args.out, device.type, machine, rows, shape={"batch": N, "length": L, "d_model": E, "heads": H, "ffn": FF})
     return 0
 
 

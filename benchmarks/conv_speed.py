@@ -14,10 +14,6 @@ Writes benchmarks/conv_speed.json, which benchmarks/run.py shows in RESULTS.md.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
-import json
-import platform
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -28,6 +24,7 @@ import torch.nn.functional as F
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
+from benchmarks.run import record_speed, speed_machine, speed_row  # noqa: E402
 from dlcourse.conv import conv2d  # noqa: E402
 
 # name -> (input shape, weight shape, padding)
@@ -72,11 +69,10 @@ def measure(device: torch.device, repeats: int) -> list[dict]:
                 for _ in range(repeats):
                     t_ours.append(ours())
                     t_theirs.append(theirs())
-            ms_ours, ms_theirs = 1e3 * statistics.median(t_ours), 1e3 * statistics.median(t_theirs)
             what = f"conv2d {'forward + backward' if backward else 'forward'}, {name}"
-            rows.append({"what": what, "ours_ms": round(ms_ours, 3), "torch_ms": round(ms_theirs, 3),
-                         "ratio": round(ms_ours / ms_theirs, 3)})
-            print(f"{ms_ours:9.2f} ms  {ms_theirs:9.2f} ms  {ms_ours / ms_theirs:5.2f}x  {what}", flush=True)
+            rows.append(speed_row(what, t_ours, t_theirs))
+            print(f"{rows[-1]['ours_ms']:9.2f} ms  {rows[-1]['torch_ms']:9.2f} ms  {rows[-1]['ratio']:5.2f}x  {what}",
+                  flush=True)
             x.grad = w.grad = b.grad = None
     return rows
 
@@ -90,19 +86,11 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     device = torch.device(args.device)
-    machine = (torch.cuda.get_device_name(device) if device.type == "cuda"
-               else f"cpu: {platform.machine()}, torch threads: {args.threads}")
+    machine = speed_machine(device, args.threads)
     print(f"conv2d, fp32; {machine}\n{'ours':>12}  {'torch':>12}  ratio")
     rows = measure(device, args.repeats)
-    results = json.loads(args.out.read_text()) if args.out.exists() else {}
-    results[device.type] = {"machine": machine, "torch": torch.__version__, "date": dt.date.today().isoformat(),
-                            "shapes": {k: {"x": v[0], "weight": v[1], "padding": v[2]} for k, v in SHAPES.items()},
-                            "rows": rows}
-    args.out.write_text(json.dumps(results, indent=1) + "\n")
-    if args.out.parent == HERE:
-        from benchmarks import run   # RESULTS.md shows it next to the training recipes
-        store = HERE / "results.json"
-        (HERE / "RESULTS.md").write_text(run.render(json.loads(store.read_text()) if store.exists() else {}))
+    record_speed(args.out, device.type, machine, rows,
+                 shapes={k: {"x": v[0], "weight": v[1], "padding": v[2]} for k, v in SHAPES.items()})
     return 0
 
 

@@ -15,8 +15,6 @@ which benchmarks/run.py shows in RESULTS.md next to attention_speed's.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
-import json
 import os
 import platform
 import statistics
@@ -29,6 +27,7 @@ import torch.nn as nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from benchmarks.run import record_speed, speed_machine, speed_row  # noqa: E402
 from dlcourse.models.rnn import from_torch  # noqa: E402
 
 
@@ -85,17 +84,8 @@ def main(argv=None) -> None:
             t_ours.append(seconds(run_ours))
         a, b = statistics.median(t_theirs), statistics.median(t_ours)
         print(f"| {name} | {a * 1e3:.1f} | {b * 1e3:.1f} | {b / a:.2f}x | {min(t_ours) / min(t_theirs):.2f}x |")
-        rows.append({"what": f"{name} (batch {args.batch}, length {args.length}, hidden {args.hidden})",
-                     "ours_ms": round(b * 1e3, 3), "torch_ms": round(a * 1e3, 3), "ratio": round(b / a, 3)})
-    results = json.loads(args.out.read_text()) if args.out.exists() else {}
-    results["cpu"] = {"machine": f"cpu: {platform.machine()}, torch threads: {args.threads}", "torch": torch.__version__,
-                      "date": dt.date.today().isoformat(), "rows": rows}
-    args.out.write_text(json.dumps(results, indent=1) + "\n")
-    if args.out.parent == Path(__file__).resolve().parent:
-        from benchmarks import run   # RESULTS.md shows it next to the training recipes
-        store = args.out.parent / "results.json"
-        (args.out.parent / "RESULTS.md").write_text(run.render(json.loads(store.read_text()) if store.exists() else {}))
-
+        rows.append(speed_row(f"{name} (batch {args.batch}, length {args.length}, hidden {args.hidden})", t_ours, t_theirs))
+    record_speed(args.out, "cpu", speed_machine("cpu", args.threads), rows)
 
 if __name__ == "__main__":
     main()

@@ -120,6 +120,35 @@ def speed_section() -> list[str]:
     return lines
 
 
+def speed_row(what: str, ours_s: list[float], torch_s: list[float]) -> dict:
+    """One row of a *_speed.json table from the timings (seconds) of ours and torch's, taken alternately."""
+    import statistics
+    ms_ours, ms_torch = 1e3 * statistics.median(ours_s), 1e3 * statistics.median(torch_s)
+    return {"what": what, "ours_ms": round(ms_ours, 3), "torch_ms": round(ms_torch, 3),
+            "ratio": round(ms_ours / ms_torch, 3)}
+
+
+def speed_machine(device, threads: int) -> str:
+    """How a speed table names the machine: the GPU, or the CPU and its torch threads."""
+    import torch
+    device = torch.device(device)
+    return (torch.cuda.get_device_name(device) if device.type == "cuda"
+            else f"cpu: {platform.machine()}, torch threads: {threads}")
+
+
+def record_speed(out: Path, device_type: str, machine: str, rows: list[dict], **details) -> None:
+    """Merge one device's rows into a *_speed.json (the other devices' stay) and, when it is benchmarks/'s
+    own file, re-render RESULTS.md, which shows it next to the training recipes."""
+    import torch
+    results = json.loads(out.read_text()) if out.exists() else {}
+    results[device_type] = {"machine": machine, "torch": torch.__version__, "date": dt.date.today().isoformat(),
+                            **details, "rows": rows}
+    out.write_text(json.dumps(results, indent=1) + "\n")
+    if out.resolve().parent == HERE:
+        store = HERE / "results.json"
+        (HERE / "RESULTS.md").write_text(render(json.loads(store.read_text()) if store.exists() else {}))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("recipes", nargs="*", default=RECIPES, help=f"any of: {', '.join(RECIPES)}")

@@ -143,3 +143,14 @@ def test_resnet_cifar_schedule_and_decoupled_rates_are_airbenchs():
     assert all(torch.is_tensor(p) and p.dim() == 1 for p in groups[0]["params"])
     decay = [g["lr"] * g["weight_decay"] for g in groups]     # the same decay per step in both groups
     assert abs(decay[0] - decay[1]) < 1e-12
+
+
+def test_speed_scripts_record_one_device_and_keep_the_others(tmp_path):
+    from benchmarks import run
+    out = tmp_path / "x_speed.json"
+    run.record_speed(out, "cuda", "gpu", [run.speed_row("a", [0.003, 0.001, 0.002], [0.001, 0.001, 0.001])])
+    run.record_speed(out, "cpu", run.speed_machine("cpu", 1), [run.speed_row("a", [0.004], [0.002])], shape={"n": 1})
+    saved = json.loads(out.read_text())
+    assert saved["cuda"]["rows"] == [{"what": "a", "ours_ms": 2.0, "torch_ms": 1.0, "ratio": 2.0}]  # medians
+    assert saved["cpu"]["shape"] == {"n": 1} and saved["cpu"]["machine"].endswith("torch threads: 1")
+    assert not (tmp_path / "RESULTS.md").exists()  # only benchmarks/'s own files re-render RESULTS.md
