@@ -37,7 +37,7 @@ def plot_history(history: Mapping[str, Sequence[float]], axes=None, title: str |
     """
     losses = {k: v for k, v in history.items() if k.endswith("loss") and len(v)}
     others = {k: v for k, v in history.items()
-              if not k.endswith("loss") and k not in ("epoch", "time", "lr") and not k.startswith("lr_") and len(v)}
+              if not k.endswith(("loss", "time")) and k not in ("epoch", "lr") and not k.startswith("lr_") and len(v)}
     if axes is None:
         fig, axes = plt.subplots(1, 2 if others else 1, figsize=(10 if others else 5, 3.2), squeeze=False)
         axes = axes[0]

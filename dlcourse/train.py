@@ -35,7 +35,8 @@ __all__ = ["History", "fit", "evaluate", "predict", "accuracy"]
 
 class History(dict):
     """{"train_loss": [...], "val_loss": [...], "val_accuracy": [...], "lr": [...], "time": [...]}:
-    one entry per epoch. ``steps`` holds the same per logging interval, keyed by "step"
+    one entry per epoch ("time": the epoch's seconds, its evaluation included; "eval_time": the
+    evaluation's share, so that a benchmark can tell training time from measuring time). ``steps`` holds the same per logging interval, keyed by "step"
     (optimizer steps so far): the curve inside an epoch, e.g. a warmup."""
 
     def __init__(self, *args, **kwargs):
@@ -358,9 +359,10 @@ def fit(model: nn.Module, train_loader: Iterable,
         loop["stopped"] = halted  # saved with the checkpoint: resuming a halted run returns at once
         history.log(**{f"train_{k}": v for k, v in running.means().items()})
         if val_loader is not None:
+            eval_start = time.perf_counter()
             scores = evaluate(model, val_loader, loss_fn, metrics, device, amp=dtype or False, step=val_step,
                               channels_last=nhwc)
-            history.log(**{f"val_{k}": v for k, v in scores.items()})
+            history.log(**{f"val_{k}": v for k, v in scores.items()}, eval_time=time.perf_counter() - eval_start)
         history.log(**last_lr, time=time.perf_counter() - start)
         if scheduler_interval == "epoch":
             for s in schedulers:
@@ -375,7 +377,7 @@ def fit(model: nn.Module, train_loader: Iterable,
         loop["epoch"] = epoch
         if checkpoint is not None:
             save_checkpoint(checkpoint, **state, history=history, steps=history.steps, loop=loop)
-        epoch_bar.set_postfix({k: f"{v[-1]:.4f}" for k, v in history.items() if k != "time" and not k.startswith("lr")})
+        epoch_bar.set_postfix({k: f"{v[-1]:.4f}" for k, v in history.items() if not k.endswith("time") and not k.startswith("lr")})
         plot.update(history)
         if loop["stopped"]:
             if not halted:

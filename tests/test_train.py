@@ -49,6 +49,30 @@ def test_fit_learns_and_logs_every_epoch():
     assert h.figure is None and h.plot() is not None
 
 
+def test_fit_times_its_evaluations_apart():
+    """"time" is each epoch's seconds with its evaluation; "eval_time" the evaluation's share (a
+    benchmark's training time is their difference). A slow evaluation shows in eval_time only."""
+    import time as clock
+
+    class SlowEval(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.net = nn.Linear(2, 3)
+
+        def forward(self, x):
+            if not self.training:
+                clock.sleep(0.05)
+            return self.net(x)
+
+    model, loader = SlowEval(), DataLoader(_blobs(64, 0), 32)
+    h = dlcourse.fit(model, loader, torch.optim.SGD(model.parameters(), lr=0.1), epochs=2,
+                     val_loader=DataLoader(_blobs(64, 1), 32), device="cpu", progress=False, live_plot=False)
+    assert len(h["eval_time"]) == 2
+    for total, evaluating in zip(h["time"], h["eval_time"]):
+        assert 0.1 <= evaluating <= total                   # two validation batches of 0.05 s each
+        assert total - evaluating < 0.1                     # training the 2 batches never sleeps
+
+
 def test_fit_is_deterministic():
     _, a = _run(seed=3, amp=False)
     _, b = _run(seed=3, amp=False)
