@@ -218,6 +218,22 @@ def test_residual_conv_group_adds_its_shortcut_and_freezes_batchnorm_scales():
         assert F.gelu(h).abs().sum() > 0
 
 
+def test_plain_conv_group_is_airbench94s_with_an_identity_second_convolution():
+    """plain=True: no shortcut, conv2 starts as the identity (airbench's "implicit residual"), so at
+    initialisation the group outputs GELU(bn2(h)); the same weights as the residual group."""
+    torch.manual_seed(3)
+    plain = ours.ResidualConvGroup(4, 5, plain=True)
+    assert sum(p.numel() for p in plain.parameters()) == sum(p.numel() for p in ours.ResidualConvGroup(4, 5).parameters())
+    x = torch.randn(2, 4, 6, 6)
+    h = F.gelu(plain.bn1(plain.pool(plain.conv1(x))))
+    torch.testing.assert_close(plain(x), F.gelu(plain.bn2(h)), atol=1e-6, rtol=1e-5)
+    with torch.no_grad():
+        plain.conv2.weight.zero_()                         # without a shortcut nothing of h gets through
+    assert plain(x).abs().max() < 1e-5
+    net = ours.resnet_whitened(plain=True)
+    assert _count(net) == 1_972_792 and all(getattr(net, n).plain for n in net.stage_names)
+
+
 def test_whitening_stem_decorrelates_the_patches_of_its_images():
     """On a tiny batch of correlated images (neighbouring pixels and channels alike), the stem's first 12
     filters turn the 2x2 patches into outputs of covariance diag(lambda / (lambda + eps)), the identity for

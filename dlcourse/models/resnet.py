@@ -299,10 +299,12 @@ class WhiteningStem(nn.Module):
 class ResidualConvGroup(nn.Module):
     """conv1 -> max-pool 2 -> bn1 -> GELU (halves the image, changes the width), then a BasicBlock-style
     residual step GELU(bn2(conv2(h)) + h): airbench94's ConvGroup, whose second convolution is
-    identity-initialised ("an implicit residual"), with the shortcut made explicit."""
+    identity-initialised ("an implicit residual"), with the shortcut made explicit.
+    plain=True: airbench94's group itself, GELU(bn2(conv2(h))) with conv2 starting as the identity."""
 
-    def __init__(self, inplanes: int, planes: int, bn_momentum: float = 0.6):
+    def __init__(self, inplanes: int, planes: int, bn_momentum: float = 0.6, plain: bool = False):
         super().__init__()
+        self.plain = plain
         self.conv1 = conv3x3(inplanes, planes)
         self.pool = nn.MaxPool2d(2)
         self.bn1 = FrozenScaleBatchNorm2d(planes, bn_momentum)
@@ -311,23 +313,28 @@ class ResidualConvGroup(nn.Module):
         self.act = nn.GELU()
         with torch.no_grad():      # airbench: the first filters copy the input channels (identity init)
             nn.init.dirac_(self.conv1.weight[:min(inplanes, planes)])
+            if plain:
+                nn.init.dirac_(self.conv2.weight)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:     # (N, C_in, H, W) -> (N, planes, H/2, W/2)
         h = self.act(self.bn1(self.pool(self.conv1(x))))
+        if self.plain:
+            return self.act(self.bn2(self.conv2(h)))
         return self.act(self.bn2(self.conv2(h)) + h)          # F(h) + h
 
 
 class WhitenedResNet(nn.Module):
     """WhiteningStem -> ResidualConvGroups ``layer1``... of ``widths`` -> global max-pool -> ``fc`` (no bias)
-    -> times ``scale`` (airbench's 1/9: small initial logits, a temperature the label smoothing needs)."""
+    -> times ``scale`` (airbench's 1/9: small initial logits, a temperature the label smoothing needs).
+    plain=True: groups without the explicit shortcut, i.e. airbench94's own net."""
 
     def __init__(self, num_classes: int = 10, widths: Sequence[int] = (64, 256, 256), whiten_kernel: int = 2,
-                 scale: float = 1 / 9, bn_momentum: float = 0.6, in_channels: int = 3):
+                 scale: float = 1 / 9, bn_momentum: float = 0.6, in_channels: int = 3, plain: bool = False):
         super().__init__()
         self.stem = WhiteningStem(in_channels, whiten_kernel)
         self.stage_names = [f"layer{i + 1}" for i in range(len(widths))]
         for name, cin, cout in zip(self.stage_names, (self.stem.width, *widths), widths):
-            setattr(self, name, ResidualConvGroup(cin, cout, bn_momentum))
+            setattr(self, name, ResidualConvGroup(cin, cout, bn_momentum, plain))
         self.pool = nn.AdaptiveMaxPool2d((1, 1))
         self.fc = nn.Linear(widths[-1], num_classes, bias=False)
         self.scale = scale
