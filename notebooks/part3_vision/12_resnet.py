@@ -38,8 +38,9 @@
 # [08 · Schedules and stability](../part2_training/08_schedules.ipynb) (one-cycle, exploding gradients).
 #
 # **Run time**: CPU (2 cores): fast mode 41 s measured on a machine shared with a load of 11 (12 s of
-# CPU time); full mode trains four nets on 10,000 images for 12 epochs: not measured yet (estimated
-# half an hour on a quiet 2-core CPU); GPU: not measured yet.
+# CPU time); full mode (`DLCOURSE_FAST=0`) trains four nets on 10,000 images for 12 epochs: 29.6
+# minutes of wall time on one CPU thread while another notebook ran on the second core (29 of them
+# training); GPU: not measured yet.
 
 # %% [markdown]
 # ## Setup
@@ -307,7 +308,12 @@ for depth in DEPTHS:
 # The training loss, logged every 5 batches, of the four nets. The paper's Fig. 6 (left: plain,
 # middle: residual) is what to look for in full mode: the 56-layer plain net's training error
 # stays *above* the 20-layer plain net's, while the 56-layer residual net ends below the 20-layer
-# one. In fast mode the nets are shallow and train for one epoch: the curves only show that the
+# one. Our full-mode run (12 epochs on 10,000 images, one CPU thread) showed exactly that, on the
+# *training* set: plain-20 reached 78.1% training accuracy, plain-56 only 33.8% (training loss
+# 0.64 against 1.80); ResNet-20 95.2%, ResNet-56 98.6% (loss 0.21 against 0.07). On 2,000 test
+# images: 61.7%, 33.0%, 64.4%, 63.3% (10,000 unaugmented images are too few for the deeper
+# residual net to generalise better; the paper's nets saw 50,000 augmented ones for 64,000 steps).
+# In fast mode the nets are shallow and train for one epoch: the curves only show that the
 # pipeline runs.
 
 # %%
