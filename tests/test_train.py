@@ -61,7 +61,7 @@ def test_fit_times_its_evaluations_apart():
 
         def forward(self, x):
             if not self.training:
-                clock.sleep(0.05)
+                clock.sleep(0.1)
             return self.net(x)
 
     model, loader = SlowEval(), DataLoader(_blobs(64, 0), 32)
@@ -69,8 +69,8 @@ def test_fit_times_its_evaluations_apart():
                      val_loader=DataLoader(_blobs(64, 1), 32), device="cpu", progress=False, live_plot=False)
     assert len(h["eval_time"]) == 2
     for total, evaluating in zip(h["time"], h["eval_time"]):
-        assert 0.1 <= evaluating <= total                   # two validation batches of 0.05 s each
-        assert total - evaluating < 0.1                     # training the 2 batches never sleeps
+        assert 0.2 <= evaluating <= total                   # two validation batches of 0.1 s each
+        assert total - evaluating < 0.2                     # training the 2 batches never sleeps
 
 
 def test_fit_is_deterministic():
@@ -377,7 +377,7 @@ def test_resuming_a_checkpoint_gives_the_uninterrupted_run(tmp_path):
     torch.manual_seed(123)  # a new process: every random generator elsewhere
     resumed, h_resumed = _resumable(tmp_path, 4, resume=True)
     assert set(h_resumed) == set(h_whole) and len(h_resumed["train_loss"]) == 4
-    for key in set(h_whole) - {"time"}:
+    for key in set(h_whole) - {"time", "eval_time"}:   # clocks differ run to run
         assert h_resumed[key] == h_whole[key], key
     assert h_resumed.steps == h_whole.steps
     for p, q in zip(resumed.parameters(), whole.parameters()):
