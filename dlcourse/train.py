@@ -36,8 +36,9 @@ __all__ = ["History", "fit", "evaluate", "predict", "accuracy"]
 class History(dict):
     """{"train_loss": [...], "val_loss": [...], "val_accuracy": [...], "lr": [...], "time": [...]}:
     one entry per epoch ("time": the epoch's seconds, its evaluation included; "eval_time": the
-    evaluation's share, so that a benchmark can tell training time from measuring time). ``steps`` holds the same per logging interval, keyed by "step"
-    (optimizer steps so far): the curve inside an epoch, e.g. a warmup."""
+    evaluation's share, so that a benchmark can tell training time from measuring time). ``steps``
+    holds the same per logging interval, keyed by "step" (optimizer steps so far): the curve inside
+    an epoch, e.g. a warmup."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -377,7 +378,8 @@ def fit(model: nn.Module, train_loader: Iterable,
         loop["epoch"] = epoch
         if checkpoint is not None:
             save_checkpoint(checkpoint, **state, history=history, steps=history.steps, loop=loop)
-        epoch_bar.set_postfix({k: f"{v[-1]:.4f}" for k, v in history.items() if not k.endswith("time") and not k.startswith("lr")})
+        epoch_bar.set_postfix({k: f"{v[-1]:.4f}" for k, v in history.items()
+                               if not k.endswith("time") and not k.startswith("lr")})
         plot.update(history)
         if loop["stopped"]:
             if not halted:

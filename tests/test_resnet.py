@@ -223,7 +223,7 @@ def test_plain_conv_group_is_airbench94s_with_an_identity_second_convolution():
     initialisation the group outputs GELU(bn2(h)); the same weights as the residual group."""
     torch.manual_seed(3)
     plain = ours.ResidualConvGroup(4, 5, plain=True)
-    assert sum(p.numel() for p in plain.parameters()) == sum(p.numel() for p in ours.ResidualConvGroup(4, 5).parameters())
+    assert _count(plain) == _count(ours.ResidualConvGroup(4, 5))
     x = torch.randn(2, 4, 6, 6)
     h = F.gelu(plain.bn1(plain.pool(plain.conv1(x))))
     torch.testing.assert_close(plain(x), F.gelu(plain.bn2(h)), atol=1e-6, rtol=1e-5)
