@@ -12,45 +12,21 @@ line and the message, not ours.
 """
 from __future__ import annotations
 
-import contextlib
-import importlib
 import inspect
-import os
-from typing import Callable, Iterable, Iterator, Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 import torch
 
-__all__ = ["CheckError", "check_shape", "check_dtype", "check_close", "numerical_gradient",
-           "grad_check", "max_relative_error", "check_like_torch", "READY_MADE_ACTIVATIONS", "forbid",
-           "forbidden_now", "in_student_process"]
+from dlcourse.errors import CheckError
+from dlcourse.gradcheck import grad_check, max_relative_error, numerical_gradient
+from dlcourse.precision import allowed_error, in_float32, in_float64
+# The rules an exercise sets (no ready-made functions) and where course code runs while grading.
+from dlcourse.rules import READY_MADE_ACTIVATIONS, forbid, forbidden_now, in_student_process
 
-
-class CheckError(AssertionError):
-    """A self-check failed; the message says what to change."""
-
-    def _render_traceback_(self) -> list[str]:
-        """What IPython shows for this error: the student's own frames, then the message.
-
-        ``__tracebackhide__`` is not enough there: IPython always prints the innermost frame,
-        and that is ours (the ``raise``), ~10 lines of checks.py before the one useful line.
-        So the frames inside ``dlcourse`` are unlinked and IPython formats the rest.
-        """
-        from IPython import get_ipython
-
-        kept, tb = [], self.__traceback__
-        while tb is not None:
-            if not tb.tb_frame.f_code.co_filename.startswith(_PACKAGE_DIR):
-                kept.append(tb)
-            tb = tb.tb_next
-        for outer, inner in zip(kept, kept[1:] + [None]):
-            outer.tb_next = inner
-        # tb_offset=1: the first frame is IPython's run_code, which IPython hides too.
-        return get_ipython().InteractiveTB.structured_traceback(
-            type(self), self, kept[0] if kept else None, tb_offset=1)
-
-
-_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep       # .../dlcourse/
+__all__ = ["CheckError", "check_shape", "check_dtype", "check_close", "check_like_torch", "matches", "shadow_of",
+           "randomise_batchnorm", "numerical_gradient", "grad_check", "max_relative_error", "READY_MADE_ACTIVATIONS",
+           "forbid", "forbidden_now", "in_student_process"]
 
 
 def _fmt_shape(shape) -> str:
@@ -103,52 +79,112 @@ def check_dtype(name: str, value, expected: torch.dtype, hint: str | None = None
               hint or f"convert with .to(torch.{str(expected).replace('torch.', '')}).")
 
 
-def _compare(name: str, got, expected, atol: float, rtol: float, hint: str | None) -> tuple[float, float]:
-    """Raise unless |got - expected| <= atol + rtol |expected| everywhere.
-
-    Returns the largest absolute error and the tolerance that applied at that entry, so
-    a passing line can show two numbers a student compares at a glance.
-    """
+def _tensors(name: str, got, expected, hint: str | None) -> tuple[torch.Tensor, torch.Tensor]:
     __tracebackhide__ = True
     g = _as_tensor(name, got, hint)
     e = _as_tensor(f"{name} (reference)", expected, None)
     if tuple(g.shape) != tuple(e.shape):
         _fail(name, f"expected shape {_fmt_shape(e.shape)}, got {_fmt_shape(g.shape)}.", hint)
-    g64, e64 = g.detach().cpu().double(), e.detach().cpu().double()
-    if torch.isnan(g64).any() and not torch.isnan(e64).any():
+    return g.detach().cpu(), e.detach().cpu()
+
+
+STATED = 1e-5      # the half of a stated rule (atol or rtol) that a caller leaves out
+
+
+def _rule(e: torch.Tensor, shadow, atol: float | None, rtol: float | None) -> tuple[torch.Tensor, torch.Tensor]:
+    """(target, allowed error per entry): a stated rule ``atol + rtol |expected|`` when the caller
+    gives one (exact integers, closed forms), else the measured one of ``dlcourse.precision``."""
+    e64 = e.double()
+    if atol is None and rtol is None:
+        s = None if shadow is None else _as_tensor("shadow", shadow, None).detach().cpu()
+        target, allowed = allowed_error(e, s)
+        return target.double(), torch.full_like(e64, allowed)
+    atol, rtol = (STATED if atol is None else atol), (STATED if rtol is None else rtol)
+    return e64, atol + rtol * torch.where(torch.isfinite(e64), e64.abs(), torch.zeros_like(e64))
+
+
+def _errors(g: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    g64 = g.double()
+    diff = (g64 - target).abs()
+    same = (torch.isnan(g64) & torch.isnan(target)) | (g64 == target)      # equal infinities and NaNs agree
+    return torch.where(same, torch.zeros_like(diff), diff)
+
+
+def matches(got, expected, shadow=None, *, like: tuple | None = None, atol: float | None = None,
+            rtol: float | None = None) -> bool:
+    """Whether ``got`` passes the comparison ``check_close`` makes (same shape, every entry within
+    the allowed error); a list of tensors matches a list entry by entry. For naming mistakes:
+    ``like=(reference, shadow)`` measures the allowed error on the right computation and applies
+    it around ``expected`` (a mistake replayed in float32, which has no shadow of its own)."""
+    if isinstance(expected, (list, tuple)):
+        n = len(expected)
+        shadows = list(shadow) if shadow is not None else [None] * n
+        likes = list(zip(*like)) if like is not None else [None] * n
+        return (isinstance(got, (list, tuple)) and len(got) == n
+                and all(matches(a, b, s, like=k, atol=atol, rtol=rtol)
+                        for a, b, s, k in zip(got, expected, shadows, likes)))
+    if not isinstance(got, torch.Tensor) or not isinstance(expected, torch.Tensor) or got.shape != expected.shape:
+        return False
+    target, allowed = _rule(expected.detach().cpu(), shadow, atol, rtol)
+    if like is not None and like[0] is not None and like[0].shape == expected.shape:
+        allowed = _rule(like[0].detach().cpu(), like[1], atol, rtol)[1]
+    return bool((_errors(got.detach().cpu(), target) <= allowed).all())
+
+
+def _compare(name: str, got, expected, atol: float | None, rtol: float | None, hint: str | None,
+             shadow=None) -> tuple[float, float]:
+    """Raise unless every entry of ``got`` is within the allowed error of the target.
+
+    Returns the largest absolute error and the error allowed at that entry, so a passing line
+    can show two numbers a student compares at a glance.
+    """
+    __tracebackhide__ = True
+    g, e = _tensors(name, got, expected, hint)
+    target, allowed = _rule(e, shadow, atol, rtol)
+    g64 = g.double()
+    if torch.isnan(g64).any() and not torch.isnan(target).any():
         _fail(name, "contains NaN where the reference has none; look for log(0), 0/0 or an overflow in exp.", hint)
-    if torch.isinf(g64).any() and not torch.isinf(e64).any():
+    if torch.isinf(g64).any() and not torch.isinf(target).any():
         _fail(name, "contains inf where the reference has none; look for an overflow in exp or a division by 0.",
               hint)
-    if torch.isnan(e64).any() and not torch.isnan(g64).any():
+    if torch.isnan(target).any() and not torch.isnan(g64).any():
         _fail(name, "the reference contains NaN where this has a number; is the input outside the function's "
                     "domain?", hint)
-    diff = (g64 - e64).abs()
-    same = (torch.isnan(g64) & torch.isnan(e64)) | (g64 == e64)      # equal infinities and NaNs agree
-    diff = torch.where(same, torch.zeros_like(diff), diff)
-    allowed = atol + rtol * torch.where(torch.isfinite(e64), e64.abs(), torch.zeros_like(e64))
+    diff = _errors(g, target)
     bad = diff > allowed
     if bad.any():
         where = tuple(int(i) for i in torch.nonzero(bad)[0])
         _fail(name, f"values differ from the reference: max abs error {float(diff.max()):.2e}; "
                     f"first mismatch at index {where}: got {float(g64[where]):.6g}, "
-                    f"expected {float(e64[where]):.6g}, allowed error there {float(allowed[where]):.1e}.", hint)
+                    f"expected {float(target[where]):.6g}, allowed error there {float(allowed[where]):.1e}.", hint)
     if not diff.numel():
-        return 0.0, atol
+        return 0.0, float(allowed.max()) if allowed.numel() else 0.0
     worst = int(diff.flatten().argmax())
     return float(diff.flatten()[worst]), float(allowed.flatten()[worst])
 
 
-def check_close(name: str, got, expected, *, atol: float = 1e-5, rtol: float = 1e-5,
-                hint: str | None = None, verbose: bool = True) -> None:
-    """Fail unless ``got`` matches ``expected`` in shape and values.
+def shadow_of(fn: Callable, *args, **kwargs):
+    """``fn(*args, **kwargs)`` computed in float64 (float32 for a float64 computation): the shadow
+    that ``check_close`` measures a reference's rounding with (``dlcourse.precision``)."""
+    low = any(isinstance(a, torch.Tensor) and a.dtype == torch.float64 for a in args)
+    return (in_float32 if low else in_float64)(fn, *args, **kwargs)
 
-    An entry passes when |got - expected| <= atol + rtol |expected|. The printed line shows
-    the largest error next to the tolerance that applied to that entry. Returns nothing, so
-    a notebook cell that ends with a check shows no stray ``Out[..]`` number.
+
+def check_close(name: str, got, expected, *, shadow=None, atol: float | None = None, rtol: float | None = None,
+                hint: str | None = None, verbose: bool = True) -> None:
+    """Fail unless ``got`` matches ``expected`` in shape and values: the course's one comparison.
+
+    The allowed error is measured, not guessed (``dlcourse.precision``): ``shadow`` is the same
+    computation as ``expected`` in higher precision (``shadow_of(fn, *inputs)``); ``got`` may be
+    ``SAFETY`` times as far from it as ``expected`` is (at least ``SAFETY`` roundings of its
+    dtype at the tensor's scale, the whole rule when there is no shadow). A stated rule
+    ``|got - expected| <= atol + rtol |expected|`` replaces it where the answer is exact
+    (integers, counts: ``atol=0, rtol=0``) or known in closed form; a half left out is 1e-5. The printed line shows the largest
+    error next to the error allowed there. Returns nothing, so a notebook cell that ends with a
+    check shows no stray ``Out[..]`` number.
     """
     __tracebackhide__ = True
-    err, allowed = _compare(name, got, expected, atol, rtol, hint)
+    err, allowed = _compare(name, got, expected, atol, rtol, hint, shadow)
     if verbose:
         print(f"OK {name}: max abs error {err:.1e} (allowed there: {allowed:.1e})")
 
@@ -174,9 +210,9 @@ def _as_outputs(name: str, who: str, out) -> list[torch.Tensor]:
 
 
 def check_like_torch(name: str, ours: Callable | None, theirs: Callable, *inputs, backward: Callable | None = None,
-                     grad_output=None, atol: float = 1e-5, rtol: float = 1e-5, grad_atol: float | None = None,
-                     grad_rtol: float | None = None, seed: int = 0, hint: str | None = None,
-                     verbose: bool = True) -> None:
+                     grad_output=None, atol: float | None = None, rtol: float | None = None,
+                     grad_atol: float | None = None, grad_rtol: float | None = None, seed: int = 0,
+                     hint: str | None = None, verbose: bool = True) -> None:
     """Prove ``ours(*inputs)`` equal to ``theirs(*inputs)`` in value and in every input's gradient.
 
     Each floating-point tensor input is cloned twice (one copy each, with requires_grad),
@@ -184,13 +220,17 @@ def check_like_torch(name: str, ours: Callable | None, theirs: Callable, *inputs
     back-propagated with the same upstream gradient, by default a seeded random tensor
     (with all ones, any error that sums to zero, as in softmax, would go unseen).
 
+    The allowed error is measured (``check_close``): ``theirs`` runs a second time in float64
+    (its weights, parameters and buffers promoted; float32 for a float64 computation), and
+    ours may be ``SAFETY`` times as far from that as theirs is.
+
     backward: optional hand-written backward pass, ``backward(grad_output, *inputs)``
         returning one gradient per floating input (a tensor when there is one); it is
         compared with the gradients autograd computes through ``theirs``. With
         ``ours=None`` only this backward pass is checked (an exercise that writes no forward).
     grad_output: the upstream gradient (a tensor, or a tuple for several outputs).
-    atol, rtol: tolerance of the outputs; grad_atol, grad_rtol: of the gradients
-        (default: the same).
+    atol, rtol: a stated rule for the outputs instead of the measured one (exact answers);
+        grad_atol, grad_rtol: for the gradients (default: the outputs' rule).
 
     Prints one line per comparison and returns nothing; raises ``CheckError`` saying
     which output or gradient differs.
@@ -206,35 +246,52 @@ def check_like_torch(name: str, ours: Callable | None, theirs: Callable, *inputs
     if ours is None and backward is None:
         raise TypeError("check_like_torch: give ours, a backward pass, or both.")
     xs_ours, xs_theirs = fresh(), fresh()
+    rng = torch.random.get_rng_state()
     outs_theirs = _as_outputs(name, "theirs", theirs(*xs_theirs))
     outs_ours = outs_theirs if ours is None else _as_outputs(name, "ours", ours(*xs_ours))
     if len(outs_ours) != len(outs_theirs):
         _fail(name, f"ours returned {len(outs_ours)} tensor(s), theirs {len(outs_theirs)}.", hint)
-
-    def compare(label, got, expected, tol_abs, tol_rel):
-        __tracebackhide__ = True
-        err, allowed = _compare(label, got, expected, tol_abs, tol_rel, hint)
-        if verbose:               # printed as it passes: a later failure still shows what was right
-            print(f"OK {label}: max abs error {err:.1e} (allowed there: {allowed:.1e})")
-
-    for j, (o, t) in enumerate(zip(outs_ours, outs_theirs) if ours is not None else []):
-        compare(f"{name}, {'output' if len(outs_ours) == 1 else f'output {j + 1}'}", o, t, atol, rtol)
 
     if grad_output is None:
         g = torch.Generator().manual_seed(seed)
         grad_output = [torch.randn(t.shape, generator=g, dtype=torch.float64).to(t.dtype).to(t.device)
                        for t in outs_theirs]
     grads_out = list(grad_output) if isinstance(grad_output, (tuple, list)) else [grad_output]
-    names = _input_names(theirs if ours is None else ours, len(inputs))
     differentiable = [j for j, t in enumerate(outs_theirs) if t.requires_grad]
-    if diff_at and differentiable:
-        def grads(outs, xs):
-            pairs = [(outs[j], grads_out[j]) for j in differentiable if outs[j].requires_grad]
-            if not pairs:
-                return [None] * len(diff_at)
-            return torch.autograd.grad([o for o, _ in pairs], [xs[k] for k in diff_at],
-                                       [gr for _, gr in pairs], allow_unused=True)
 
+    def grads(outs, xs):
+        pairs = [(outs[j], grads_out[j]) for j in differentiable if outs[j].requires_grad]
+        if not (pairs and diff_at):
+            return [None] * len(diff_at)
+        return list(torch.autograd.grad([o for o, _ in pairs], [xs[k] for k in diff_at],
+                                        [gr for _, gr in pairs], allow_unused=True))
+
+    def theirs_in_shadow():                      # the same draws as the float32 run
+        torch.random.set_rng_state(rng)
+        xs = fresh()
+        outs = _as_outputs(name, "theirs", theirs(*xs))
+        return outs, grads(outs, xs)
+
+    measured = atol is None and rtol is None or grad_atol is None and grad_rtol is None
+    shadow_outs, shadow_grads = [None] * len(outs_theirs), [None] * len(diff_at)
+    if measured:
+        low = any(inputs[k].dtype == torch.float64 for k in diff_at)
+        try:
+            shadow_outs, shadow_grads = (in_float32 if low else in_float64)(theirs_in_shadow)
+        except Exception:  # noqa: BLE001 - a reference that cannot run promoted is measured by its floor
+            pass
+
+    def compare(label, got, expected, shadow, tol_abs, tol_rel):
+        __tracebackhide__ = True
+        err, allowed = _compare(label, got, expected, tol_abs, tol_rel, hint, shadow)
+        if verbose:               # printed as it passes: a later failure still shows what was right
+            print(f"OK {label}: max abs error {err:.1e} (allowed there: {allowed:.1e})")
+
+    for j, (o, t) in enumerate(zip(outs_ours, outs_theirs) if ours is not None else []):
+        compare(f"{name}, {'output' if len(outs_ours) == 1 else f'output {j + 1}'}", o, t, shadow_outs[j], atol, rtol)
+
+    names = _input_names(theirs if ours is None else ours, len(inputs))
+    if diff_at and differentiable:
         g_theirs = grads(outs_theirs, xs_theirs)
         g_ours = g_theirs if ours is None else grads(outs_ours, xs_ours)
         hand = None
@@ -246,9 +303,9 @@ def check_like_torch(name: str, ours: Callable | None, theirs: Callable, *inputs
                 _fail(name, f"backward returned {len(hand)} gradient(s) but there are {len(diff_at)} "
                             f"floating inputs ({', '.join(names[k] for k in diff_at)}).", hint)
         for i, k in enumerate(diff_at):
-            ref = g_theirs[i]
+            ref, shadow = g_theirs[i], shadow_grads[i]
             if ref is None:                              # theirs does not depend on this input
-                ref = torch.zeros_like(inputs[k])
+                ref, shadow = torch.zeros_like(inputs[k]), None
             label = f"{name}, d/d{names[k]}" if " " not in names[k] else f"{name}, d/d({names[k]})"
             if ours is not None:
                 got = g_ours[i]
@@ -256,151 +313,32 @@ def check_like_torch(name: str, ours: Callable | None, theirs: Callable, *inputs
                     _fail(f"{label} (autograd through ours)", "no gradient reaches this input through ours; is "
                           "something detached on the way (.detach(), .item(), .numpy(), torch.tensor(...))?", hint)
                 compare(f"{label} (autograd through ours)", torch.zeros_like(ref) if got is None else got, ref,
-                        grad_atol, grad_rtol)
+                        shadow, grad_atol, grad_rtol)
             if hand is not None:
-                compare(f"{label} (by hand)", hand[i], ref, grad_atol, grad_rtol)
+                compare(f"{label} (by hand)", hand[i], ref, shadow, grad_atol, grad_rtol)
     elif backward is not None:
         _fail(name, "a backward pass was given but theirs has no gradient to compare it with "
                     "(no floating-point input, or an output that does not require grad).", hint)
 
 
-def max_relative_error(a: torch.Tensor, b: torch.Tensor) -> float:
-    """max |a - b| / (|a| + |b|): the scale-free error gradient checks report.
+def randomise_batchnorm(*models: torch.nn.Module, seed: int = 1) -> None:
+    """Give every BatchNorm of ``models`` the same non-trivial weight, bias and running statistics.
 
-    The denominator is floored at 1e-6 of the largest entry, so entries that are zero up to
-    rounding (where any difference is 100% "relative") do not dominate.
+    Fresh BatchNorms are all weight 1, bias 0, mean 0, variance 1, so a block that swaps ``bn1``
+    and ``bn2``, or a norm's weight and bias, or its mean and variance, computes the same numbers
+    as a right one. The models must share state-dict keys (ours and torch's, after a key copy);
+    a BatchNorm is found by its running statistics (``<prefix>running_mean``).
     """
-    a, b = a.double(), b.double()
-    floor = max(1e-6 * float((a.abs() + b.abs()).max()), 1e-12) if a.numel() else 1e-12
-    return float(((a - b).abs() / (a.abs() + b.abs()).clamp_min(floor)).max()) if a.numel() else 0.0
-
-
-def numerical_gradient(f: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor,
-                       eps: float = 1e-5) -> torch.Tensor:
-    """Central differences (f(x + eps) - f(x - eps)) / 2 eps, one coordinate at a time.
-
-    ``f`` returns a scalar. Run it in float64: in float32 the rounding error of f swamps
-    the difference.
-    """
-    x = x.detach().clone()
-    grad = torch.zeros_like(x)
-    flat, gflat = x.view(-1), grad.view(-1)
-    with torch.no_grad():
-        for i in range(flat.numel()):
-            old = flat[i].item()
-            flat[i] = old + eps
-            plus = float(f(x))
-            flat[i] = old - eps
-            minus = float(f(x))
-            flat[i] = old
-            gflat[i] = (plus - minus) / (2 * eps)
-    return grad
-
-
-def grad_check(f: Callable[..., torch.Tensor], inputs: Sequence[torch.Tensor], *,
-               analytic: Sequence[torch.Tensor] | None = None, eps: float = 1e-5,
-               tol: float = 1e-6, verbose: bool = True) -> None:
-    """Compare gradients of the scalar ``f(*inputs)`` with central differences.
-
-    analytic: gradients to check (e.g. from a hand-written backward pass); by default the
-    ones autograd computes. Inputs are promoted to float64. Prints the max relative error
-    (around 1e-8 or less for a correct gradient) and returns nothing.
-    """
-    __tracebackhide__ = True
-    xs = [x.detach().double().requires_grad_(True) for x in inputs]
-    if analytic is None:
-        out = f(*xs)
-        if out.numel() != 1:
-            raise CheckError(f"grad_check: f must return a scalar, got shape {tuple(out.shape)}; "
-                             "reduce it, e.g. with .sum().")
-        analytic = torch.autograd.grad(out, xs, allow_unused=True)
-    worst = 0.0
-    for k, (x, g) in enumerate(zip(xs, analytic)):
-        def f_k(xk, k=k):
-            args = [xk if j == k else xs[j].detach() for j in range(len(xs))]
-            return f(*args)
-        num = numerical_gradient(f_k, x.detach(), eps)
-        g = torch.zeros_like(num) if g is None else g.detach().double()
-        if tuple(g.shape) != tuple(num.shape):
-            raise CheckError(f"grad_check: the gradient of input {k} has shape {tuple(g.shape)} "
-                             f"but the input has shape {tuple(num.shape)}.")
-        err = max_relative_error(g, num)
-        worst = max(worst, err)
-        if err > tol:
-            raise CheckError(f"grad_check: input {k}: relative error {err:.1e} between the analytic and the "
-                             f"numerical gradient (should be below {tol:.0e}); the backward pass is wrong "
-                             "for this input.")
-    if verbose:
-        print(f"OK gradient check: max relative error {worst:.1e} (allowed: {tol:.0e})")
-
-
-# ----------------------------------------------------------------------------- rules
-# The one list of torch's ready-made activations that an exercise "built from elementary ops"
-# may not call (the chapters' references obey it too: tests/test_activations.py).
-READY_MADE_ACTIVATIONS = tuple(f"{owner}.{name}" for owner, names in (
-    ("torch", ("relu", "relu_", "sigmoid", "sigmoid_", "tanh", "tanh_", "softmax", "log_softmax", "prelu",
-               "selu", "celu", "rrelu")),
-    ("torch.nn.functional", ("relu", "relu_", "relu6", "leaky_relu", "prelu", "elu", "selu", "celu", "gelu",
-                             "silu", "mish", "sigmoid", "tanh", "softmax", "log_softmax", "softplus",
-                             "logsigmoid", "hardtanh", "hardsigmoid", "hardswish")),
-    ("torch.special", ("expit", "softmax", "log_softmax")),
-    ("torch.Tensor", ("relu", "relu_", "sigmoid", "sigmoid_", "tanh", "tanh_", "softmax", "log_softmax")),
-) for name in names)
-
-_FORBIDDEN: list[tuple[tuple[str, ...], str]] = []  # (names, rule) of every active `forbid` block
-
-
-def _owner(dotted: str):
-    module, _, attr = dotted.rpartition(".")
-    if module == "torch.Tensor":
-        return torch.Tensor, attr
-    return importlib.import_module(module), attr
-
-
-@contextlib.contextmanager
-def forbid(names: Iterable[str] = READY_MADE_ACTIVATIONS,
-           rule: str = "this exercise builds it from elementary operations") -> Iterator[None]:
-    """While the block runs, calling any of ``names`` (dotted, e.g. ``"torch.relu"``) raises a
-    CheckError that names the function and the rule. Used by exercises and their tests."""
-    names = tuple(names)
-    saved = []
-    for dotted in names:
-        owner, attr = _owner(dotted)
-        if not hasattr(owner, attr):
-            continue  # an older torch without this function
-
-        def banned(*args, _dotted=dotted, **kwargs):
-            __tracebackhide__ = True
-            raise CheckError(f"your code called {_dotted}, which is not allowed here: {rule}.")
-        saved.append((owner, attr, attr in vars(owner), vars(owner).get(attr)))
-        setattr(owner, attr, banned)
-    _FORBIDDEN.append((names, rule))
-    try:
-        yield
-    finally:
-        _FORBIDDEN.pop()
-        for owner, attr, own, old in reversed(saved):
-            if own:
-                setattr(owner, attr, old)
-            else:
-                delattr(owner, attr)
-
-
-# Set by the grader while it runs tests: how to run a course function next to the student's code.
-_STUDENT_SIDE: Callable[[Callable], Callable] | None = None
-
-
-def in_student_process(fn: Callable) -> Callable:
-    """``fn`` (a function of ``dlcourse``), run where the student's code runs.
-
-    In a notebook that is right here, so this returns ``fn``. When an assignment is graded, its
-    tests run in the grader's process and reach the student's code through proxies; a driver
-    that must hold the student's objects for a while (an optimizer stepping parameters in
-    place, a training loop) runs next to them instead, and only its result (data) comes back.
-    """
-    return fn if _STUDENT_SIDE is None else _STUDENT_SIDE(fn)
-
-
-def forbidden_now() -> list[tuple[tuple[str, ...], str]]:
-    """(names, rule) of each active `forbid` block: the grader forwards them to the student's process."""
-    return list(_FORBIDDEN)
+    states = [m.state_dict() for m in models]
+    g = torch.Generator().manual_seed(seed)
+    for key in [k for k in states[0] if k.endswith("running_mean")]:
+        prefix = key[: -len("running_mean")]
+        c = states[0][key].shape
+        values = {"weight": 1 + 0.3 * torch.randn(c, generator=g), "bias": 0.2 * torch.randn(c, generator=g),
+                  "running_mean": 0.1 * torch.randn(c, generator=g), "running_var": 0.5 + torch.rand(c, generator=g)}
+        for name, value in values.items():
+            for s in states:
+                if prefix + name in s:
+                    s[prefix + name] = value.to(s[prefix + name].dtype).clone()
+    for m, s in zip(models, states):
+        m.load_state_dict(s)

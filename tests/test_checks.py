@@ -21,7 +21,8 @@ def test_check_shape_names_expected_and_actual():
 def test_check_close_reports_error_location_and_passes_within_tolerance(capsys):
     ref = torch.arange(6.0).reshape(2, 3)
     assert check_close("y", ref + 1e-7, ref) is None          # nothing to echo in a notebook cell
-    assert "OK y: max abs error 1.2e-07 (allowed there: 2.0e-05)" in capsys.readouterr().out
+    # no shadow given: the floor, SAFETY (16) float32 roundings at the tensor's scale (5)
+    assert "OK y: max abs error 1.2e-07 (allowed there: 9.5e-06)" in capsys.readouterr().out
     bad = ref.clone()
     bad[1, 2] = 100.0
     with pytest.raises(CheckError, match=r"index \(1, 2\): got 100, expected 5"):
@@ -198,3 +199,27 @@ def test_check_like_torch_can_check_a_backward_pass_alone(capsys):
         check_like_torch("relu backward", None, torch.relu, z, backward=lambda g, z: g * (z >= -1), verbose=False)
     with pytest.raises(TypeError, match="backward"):
         check_like_torch("nothing", None, torch.relu, z)
+
+
+def test_randomise_batchnorm_exposes_a_block_that_swaps_its_norms():
+    """Chapter 12's check: with fresh BatchNorms (all 1 and 0) a block that applies bn2 where bn1
+    belongs computes exactly the right numbers; after randomise_batchnorm it fails."""
+    from torchvision.models.resnet import BasicBlock
+
+    from dlcourse.checks import randomise_batchnorm
+
+    class Swapped(BasicBlock):
+        def forward(self, x):
+            out = torch.relu(self.bn2(self.conv1(x)))
+            return torch.relu(self.bn1(self.conv2(out)) + x)
+
+    torch.manual_seed(0)
+    right, swapped = BasicBlock(8, 8), Swapped(8, 8)
+    swapped.load_state_dict(right.state_dict())
+    x = torch.randn(2, 8, 6, 6)
+    check_like_torch("fresh norms", swapped, right, x, verbose=False)          # the bug hides
+    randomise_batchnorm(right, swapped)
+    before = right.bn1.weight.clone()
+    with pytest.raises(CheckError):
+        check_like_torch("randomised norms", swapped, right, x, verbose=False)
+    assert torch.equal(right.bn1.weight, swapped.bn1.weight) and not torch.equal(before, torch.ones(8))

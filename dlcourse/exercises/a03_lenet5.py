@@ -14,7 +14,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from dlcourse.checks import CheckError, check_close, in_student_process
+from dlcourse.checks import CheckError, check_close, in_student_process, matches
+from dlcourse.precision import in_float64
 
 __all__ = ["ReferenceLeNet5", "LAYERS", "SHAPES", "STAGES", "N_PARAMS", "probe", "check_lenet5",
            "reference_logits", "train_lenet5", "check_training", "check_conv_output_size"]
@@ -29,7 +30,6 @@ N_PARAMS = 61_706
 STAGES = {("conv1", "in"): (1, 28, 28), ("conv1", "out"): (6, 28, 28), ("conv2", "in"): (6, 14, 14),
           ("conv2", "out"): (16, 10, 10), ("fc1", "in"): (400,), ("fc1", "out"): (120,), ("fc2", "out"): (84,),
           ("fc3", "out"): (10,)}
-TOLERANCE = dict(atol=1e-5, rtol=1e-4)   # fp32, same weights: right answers differ by ~1e-7
 _STAGE_FIX = {
     ("conv1", "out"): "conv1 must keep 28x28: a 5x5 kernel needs padding=2 (without it 28x28 turns into 24x24 "
                       "here, and 16x4x4 = 256 features reach fc1 instead of 16x5x5 = 400)",
@@ -181,24 +181,26 @@ def check_lenet5(model_class, *, seed: int = 0, batch: int = 4, gradients: bool 
         raise CheckError(f"expected shape (N, 10), got {_shape_text(logits.shape[1:])}{hint}")
     print("OK shapes: (N, 1, 28, 28) -> conv1 (N, 6, 28, 28) -> pool (N, 6, 14, 14) -> conv2 (N, 16, 10, 10) "
           "-> pool, flatten (N, 400) -> (N, 120) -> (N, 84) -> (N, 10)")
-    expected = reference_logits(state, x)
-    if not _close(logits, expected):
+    expected, shadow = reference_logits(state, x), in_float64(reference_logits, state, x)
+    if not matches(logits, expected, shadow):
         for what, (mistake, fix) in MISTAKES.items():
-            if _close(logits, reference_logits(state, x, **mistake)):
+            if matches(logits, reference_logits(state, x, **mistake), like=(expected, shadow)):
                 raise CheckError(f"with the given weights your logits are those of LeNet-5 with {what}: {fix}.")
         raise CheckError("with the given weights your logits differ from LeNet-5's: the order is conv1, ReLU, "
                          "max-pool 2, conv2, ReLU, max-pool 2, flatten, fc1, ReLU, fc2, ReLU, fc3.")
-    check_close(f"logits with the given weights (batch {batch})", logits, expected, **TOLERANCE)
+    check_close(f"logits with the given weights (batch {batch})", logits, expected, shadow=shadow)
     if gradients:
-        model = ReferenceLeNet5()
-        model.load_state_dict(state)
-        model(x).pow(2).sum().backward()
-        for name, p in model.named_parameters():
-            check_close(f"gradient of {name}", got.get("grads", {}).get(name), p.grad, **TOLERANCE)
+        grads, shadows = reference_grads(state, x), in_float64(reference_grads, state, x)
+        for name, g in grads.items():
+            check_close(f"gradient of {name}", got.get("grads", {}).get(name), g, shadow=shadows[name])
 
 
-def _close(a, b) -> bool:
-    return a.shape == b.shape and bool(((a - b).abs() <= TOLERANCE["atol"] + TOLERANCE["rtol"] * b.abs()).all())
+def reference_grads(state_dict: dict, x: torch.Tensor) -> dict:
+    """The gradient of sum(logits ** 2) with respect to each of the reference's parameters."""
+    m = ReferenceLeNet5()
+    m.load_state_dict(state_dict)
+    names, params = zip(*m.named_parameters())
+    return dict(zip(names, torch.autograd.grad(m(x).pow(2).sum(), params)))
 
 
 # ----------------------------------------------------------------------------- training

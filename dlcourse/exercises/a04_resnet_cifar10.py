@@ -14,12 +14,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from dlcourse.checks import CheckError, check_close, in_student_process
+from dlcourse.checks import CheckError, check_close, in_student_process, matches
+from dlcourse.precision import in_float64
 
 __all__ = ["ReferenceBasicBlock", "ReferenceResNet", "block_state", "check_block", "check_resnet",
            "check_evaluate", "check_training", "IMAGE_BUDGET", "N_TRAIN"]
 
-TOLERANCE = dict(atol=1e-4, rtol=1e-4)  # fp32, same weights; BatchNorm's batch statistics round a little
 N_TRAIN, IMAGE_BUDGET, N_TEST = 5000, 5000, 1000
 PROJECTION = ("the shortcut needs a projection when the stride is not 1 or the channels change: "
               "self.shortcut = nn.Sequential(nn.Conv2d(in_channels, out_channels, 1, stride=stride, bias=False), "
@@ -192,9 +192,22 @@ def _diagnose(what: str, got, expected_shapes: dict, expected_params: int) -> No
         raise CheckError(f"{what}: forward raised {message}")
 
 
-def _close(a, b) -> bool:
-    return (isinstance(a, torch.Tensor) and a.shape == b.shape
-            and bool(((a - b).abs() <= TOLERANCE["atol"] + TOLERANCE["rtol"] * b.abs()).all()))
+def _train_step(model: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, dict]:
+    """The reference in train mode (batch statistics): its output and the gradient of mean(y ** 2)."""
+    model.train()
+    y = model(x)
+    names, params = zip(*model.named_parameters())
+    return y.detach(), dict(zip(names, torch.autograd.grad(y.pow(2).mean(), params)))
+
+
+def _check_train(what: str, got: dict, ref: nn.Module, x: torch.Tensor, output: str, gradients: bool) -> None:
+    """The train-mode output (and gradients) against the reference's, run again in float64."""
+    __tracebackhide__ = True
+    (y, grads), (y64, grads64) = _train_step(ref, x), in_float64(_train_step, ref, x)
+    check_close(f"{what} {output} in train mode (batch statistics)", got["train"], y, shadow=y64)
+    if gradients:
+        for name, g in grads.items():
+            check_close(f"{what}: gradient of {name}", got["grads"].get(name), g, shadow=grads64[name])
 
 
 def check_block(block_class, in_channels: int, out_channels: int, stride: int = 1, *, seed: int = 0,
@@ -211,27 +224,21 @@ def check_block(block_class, in_channels: int, out_channels: int, stride: int = 
     _diagnose(what, got, {k: tuple(v.shape) for k, v in state.items()}, sum(p.numel() for p in ref.parameters()))
     ref.eval()
     with torch.no_grad():
-        expected = ref(x)
-        if not _close(got["eval"], expected):
+        expected, shadow = ref(x), in_float64(ref, x)
+        if not matches(got["eval"], expected, shadow):
             if got["eval"].shape != expected.shape:
                 raise CheckError(f"{what}: expected shape {tuple(expected.shape)}, got {tuple(got['eval'].shape)}: "
                                  f"conv1 has the stride, conv2 stride 1, both 3x3 with padding=1.")
-            if _close(got["eval"], ref(x, relu_after_add=False)):
+            if matches(got["eval"], ref(x, relu_after_add=False), like=(expected, shadow)):
                 raise CheckError(f"{what}: your output is the block's without the ReLU after the addition: "
                                  "return F.relu(out + self.shortcut(x)).")
-            if _close(got["eval"], ref(x, relu_first=True)):
+            if matches(got["eval"], ref(x, relu_first=True), like=(expected, shadow)):
                 raise CheckError(f"{what}: you apply the ReLU before adding the shortcut: add first, then "
                                  "F.relu(out + self.shortcut(x)).")
             raise CheckError(f"{what}: with the given weights (eval mode) your output differs from the block's: "
                              "conv1, bn1, ReLU, conv2, bn2, + shortcut(x), ReLU.")
-    check_close(f"{what} in eval mode", got["eval"], expected, **TOLERANCE)
-    ref.train()
-    y = ref(x)
-    check_close(f"{what} in train mode (batch statistics)", got["train"], y.detach(), **TOLERANCE)
-    if gradients:
-        y.pow(2).mean().backward()
-        for name, p in ref.named_parameters():
-            check_close(f"{what}: gradient of {name}", got["grads"].get(name), p.grad, **TOLERANCE)
+    check_close(f"{what} in eval mode", got["eval"], expected, shadow=shadow)
+    _check_train(what, got, ref, x, "output", gradients)
 
 
 def check_resnet(resnet_class, *, seed: int = 0, batch: int = 4, gradients: bool = False) -> None:
@@ -245,21 +252,15 @@ def check_resnet(resnet_class, *, seed: int = 0, batch: int = 4, gradients: bool
     _diagnose("SmallResNet(block)", got, {k: tuple(v.shape) for k, v in state.items()}, 78_042)
     ref.eval()
     with torch.no_grad():
-        expected = ref(x)
+        expected, shadow = ref(x), in_float64(ref, x)
     if tuple(got["eval"].shape) != (batch, 10):
         raise CheckError(f"SmallResNet: expected shape (N, 10), got {tuple(got['eval'].shape)}: average over the "
                          "height and width (x.mean(dim=(2, 3))) before self.fc.")
-    if not _close(got["eval"], expected):
+    if not matches(got["eval"], expected, shadow):
         raise CheckError("SmallResNet: with the given weights your logits differ from the reference's: conv1, "
                          "bn1, ReLU, layer1, layer2, layer3, global average pooling, fc (no ReLU after fc).")
-    check_close("SmallResNet logits in eval mode", got["eval"], expected, **TOLERANCE)
-    ref.train()
-    y = ref(x)
-    check_close("SmallResNet logits in train mode", got["train"], y.detach(), **TOLERANCE)
-    if gradients:
-        y.pow(2).mean().backward()
-        for name, p in ref.named_parameters():
-            check_close(f"SmallResNet: gradient of {name}", got["grads"].get(name), p.grad, **TOLERANCE)
+    check_close("SmallResNet logits in eval mode", got["eval"], expected, shadow=shadow)
+    _check_train("SmallResNet", got, ref, x, "logits", gradients)
 
 
 def check_evaluate(evaluate, *, seed: int = 0, n: int = 96) -> None:

@@ -12,7 +12,7 @@ from typing import Callable
 import torch
 import torch.nn.functional as F
 
-from dlcourse.checks import CheckError, check_close, check_like_torch
+from dlcourse.checks import CheckError, check_close, check_like_torch, matches
 from dlcourse.exercises import not_attempted
 
 __all__ = ["check_attention", "check_padding_mask", "check_split_heads"]
@@ -22,13 +22,10 @@ def _randn(*shape, seed: int) -> torch.Tensor:
     return torch.randn(shape, generator=torch.Generator().manual_seed(seed))
 
 
-def _same(a, b) -> bool:
-    return torch.is_tensor(a) and a.shape == b.shape and a.dtype == b.dtype and bool(torch.allclose(a, b, atol=1e-5))
-
-
 def _diagnose(got, candidates: dict[str, torch.Tensor]) -> str | None:
     """The first named wrong answer that ``got`` equals."""
-    return next((hint for hint, value in candidates.items() if _same(got, value)), None)
+    return next((hint for hint, value in candidates.items() if torch.is_tensor(got)
+                 and got.dtype == value.dtype and matches(got, value)), None)
 
 
 def check_attention(attention: Callable) -> None:

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import torch
 
-from dlcourse.checks import CheckError, check_close, forbid, in_student_process
+from dlcourse.checks import CheckError, check_close, forbid, in_student_process, matches
+from dlcourse.precision import in_float64
 
 __all__ = ["outputs_and_grads", "module_outputs_and_grads", "check_parity", "call_student", "raised_message"]
 
@@ -34,7 +35,8 @@ def _flat(out) -> list:
 def _project(outs: list, seed: int) -> torch.Tensor | None:
     """sum(out * r) over the outputs that need a gradient, r seeded random of each output's shape."""
     g = torch.Generator().manual_seed(seed)
-    terms = [(o * torch.randn(o.shape, generator=g, dtype=o.dtype)).sum()
+    # drawn in float64 and cast: the float64 shadow of a reference must draw the same numbers
+    terms = [(o * torch.randn(o.shape, generator=g, dtype=torch.float64).to(o.dtype)).sum()
              for o in outs if isinstance(o, torch.Tensor) and o.requires_grad]
     return sum(terms) if terms else None
 
@@ -115,12 +117,6 @@ def call_student(label: str, student, *args, driver=None, forbidden=(), rule: st
         raise CheckError(raised_message(label, e, hints)) from None
 
 
-def _same(got: list, expected: list, atol: float, rtol: float) -> bool:
-    return len(got) == len(expected) and all(
-        isinstance(a, torch.Tensor) and a.shape == b.shape and bool(torch.allclose(a, b, atol=atol, rtol=rtol, equal_nan=True))
-        for a, b in zip(got, expected))
-
-
 def _shape(t) -> str:
     return str(tuple(t.shape)) if isinstance(t, torch.Tensor) else str(t)
 
@@ -128,21 +124,25 @@ def _shape(t) -> str:
 def check_parity(label: str, student, reference, inputs: list, *, kwargs: dict | None = None,
                  init: dict | None = None, state: dict | None = None, mistakes: dict | None = None,
                  forbidden=(), rule: str = "", hints: dict | None = None, output_names=None,
-                 input_names=None, atol: float = 1e-5, rtol: float = 1e-4, seed: int = 0) -> None:
+                 input_names=None, seed: int = 0) -> None:
     """Fail unless the student's function (or, with ``init``, module class) equals ``reference``.
 
     reference: a function of the same inputs, or with ``init`` a module class built with the same
     ``init`` and given ``state``. mistakes: {what: (function or class, fix)} replayed here when
-    the outputs differ. Prints one OK line per output and gradient, with the tolerance.
+    the outputs differ. Prints one OK line per output and gradient, with the tolerance: the
+    reference runs again in float64 (``dlcourse.precision``), and the student's answer may be
+    ``SAFETY`` times as far from that as the reference's own float32 answer is.
     """
     __tracebackhide__ = True
     module = init is not None
     if module:
         expected = module_outputs_and_grads(reference, init, state, inputs, kwargs, seed)
+        shadow = in_float64(module_outputs_and_grads, reference, init, state, inputs, kwargs, seed)
         got = call_student(label, student, init, state, inputs, kwargs, seed, driver=module_outputs_and_grads,
                            forbidden=forbidden, rule=rule, hints=hints)
     else:
         expected = outputs_and_grads(reference, inputs, kwargs, seed)
+        shadow = in_float64(outputs_and_grads, reference, inputs, kwargs, seed)
         got = call_student(label, student, inputs, kwargs, seed, driver=outputs_and_grads, forbidden=forbidden,
                            rule=rule, hints=hints)
     names = output_names or [f"output {j + 1}" for j in range(len(expected["outputs"]))]
@@ -155,33 +155,33 @@ def check_parity(label: str, student, reference, inputs: list, *, kwargs: dict |
                              + ("; did you forget to `return` it?" if "NoneType" in str(o) else "."))
         if o.shape != r.shape:
             raise CheckError(f"{label}: {name} has shape {_shape(o)}, expected {_shape(r)}.")
-    if not _same(outs, refs, atol, rtol):
+    if not matches(outs, refs, shadow["outputs"]):
         for what, (variant, fix) in (mistakes or {}).items():
             try:
                 replay = (module_outputs_and_grads(variant, init, state, inputs, kwargs, seed) if module
                           else outputs_and_grads(variant, inputs, kwargs, seed))["outputs"]
             except Exception:  # noqa: BLE001 - a mistake that cannot run on these inputs is not this one
                 continue
-            if _same(outs, replay, atol, rtol):
+            if matches(outs, replay, None):
                 raise CheckError(f"{label}: your outputs are those of {what}: {fix}")
-    for name, o, r in zip(names, outs, refs):
-        check_close(f"{label}, {name}", o, r, atol=atol, rtol=rtol)
+    for name, o, r, s in zip(names, outs, refs, shadow["outputs"]):
+        check_close(f"{label}, {name}", o, r, shadow=s)
     floats = [k for k, x in enumerate(inputs) if _floating(x)]
-    for k, g, r in zip(floats, got["grads"], expected["grads"]):
+    for k, g, r, s in zip(floats, got["grads"], expected["grads"], shadow["grads"]):
         what = input_names[k] if input_names else f"input {k + 1}"
         if r is None:
             continue
         if g is None:
             raise CheckError(f"{label}: no gradient reaches {what}: is something detached on the way "
                              "(.detach(), .item(), torch.tensor(...), a new tensor built from .data)?")
-        check_close(f"{label}, gradient of {what}", g, r, atol=atol, rtol=rtol)
+        check_close(f"{label}, gradient of {what}", g, r, shadow=s)
     for name, r in (expected.get("param_grads") or {}).items():
         g = (got.get("param_grads") or {}).get(name)
         if r is None:
             continue
         if g is None:
             raise CheckError(f"{label}: parameter {name} gets no gradient: does forward use it?")
-        check_close(f"{label}, gradient of {name}", g, r, atol=atol, rtol=rtol)
+        check_close(f"{label}, gradient of {name}", g, r, shadow=(shadow.get("param_grads") or {}).get(name))
 
 
 # ----------------------------------------------------------------------------- text classifiers (a07, a08)

@@ -20,7 +20,6 @@ import functools
 import io
 import os
 import random
-import resource
 import signal
 import time
 import traceback
@@ -29,31 +28,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import sandbox, wire
+from .limits import Limits
 from .runner import MAX_OUTPUT_CHARS, cap_text
 
 INTERRUPT_GRACE_S = 5  # after a timeout, how long a cell has to stop before its process is killed
-
-
-@dataclass
-class Limits:
-    """Resource limits for one submission's process (and whatever it starts)."""
-    wall_s: float = 600           # the whole submission, start-up included
-    cell_s: int | None = None     # per cell; None keeps nbgrader_config.py's Execute.timeout
-    memory_gb: float = 4.0        # per process: heap and anonymous mappings (RLIMIT_DATA)
-    file_mb: int = 256            # largest file a process may write
-    processes: int = 512          # new processes and threads (RLIMIT_NPROC; not applied to root)
-    sandbox: bool = True          # run it in dlcourse.grading.sandbox (namespaces), if available
-
-    def apply(self, user_tasks: int = 0) -> None:
-        """Set the limits in the child process, before it runs anything. RLIMIT_NPROC counts
-        every task of the user, so the allowance goes on top of ``user_tasks`` already running."""
-        mem, fsize = int(self.memory_gb * 2**30), self.file_mb * 2**20
-        for what, value in ((resource.RLIMIT_DATA, mem), (resource.RLIMIT_FSIZE, fsize),
-                            (resource.RLIMIT_NPROC, user_tasks + self.processes), (resource.RLIMIT_CORE, 0)):
-            hard = resource.getrlimit(what)[1]
-            if hard != resource.RLIM_INFINITY:
-                value = min(value, hard)
-            resource.setrlimit(what, (value, value))  # hard too: student code cannot raise it
 
 
 @dataclass
@@ -259,16 +237,16 @@ def judge(student: StudentProcess, setup: list[str], tests: list[tuple[str, floa
                     ns[str(name)] = info["value"]
         except (wire.Deadline, wire.WireError, wire.RemoteError) as e:
             verdict.notes.append(f"could not list the notebook's names: {e}")
-    import dlcourse.checks
+    import dlcourse.rules
 
-    dlcourse.checks._STUDENT_SIDE = functools.partial(_course_function, student.endpoint)
+    dlcourse.rules._STUDENT_SIDE = functools.partial(_course_function, student.endpoint)
     try:
         for source in setup:  # the course's own locked cells: imports and helpers
             exec(compile(source, "<setup cell>", "exec"), ns)
         for grade_id, points, source in tests:
             verdict.tests.append(_one_test(student, ns, grade_id, points, source, cell_s, verdict))
     finally:
-        dlcourse.checks._STUDENT_SIDE = None
+        dlcourse.rules._STUDENT_SIDE = None
 
 
 def _course_function(endpoint, fn) -> wire.CourseFunction:
