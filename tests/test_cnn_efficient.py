@@ -18,7 +18,7 @@ import torchvision.models as tvm
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from dlcourse.checks import check_close
+from dlcourse.checks import check_close, randomise_batchnorm
 from dlcourse.models import efficientnet as ours_effnet
 from dlcourse.models import googlenet as ours_googlenet
 from dlcourse.models import mobilenet as ours_mobilenet
@@ -27,22 +27,9 @@ from dlcourse.profiling import count_macs, count_params, measure_latency
 ATOL = RTOL = 1e-5
 
 
-def _randomize_batch_norms(model: nn.Module, seed: int = 0) -> nn.Module:
-    g = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for m in model.modules():
-            if isinstance(m, nn.BatchNorm2d):
-                c = m.num_features
-                m.weight.copy_(1 + 0.2 * torch.randn(c, generator=g))
-                m.bias.copy_(0.2 * torch.randn(c, generator=g))
-                m.running_mean.copy_(0.1 * torch.randn(c, generator=g))
-                m.running_var.copy_(0.5 + torch.rand(c, generator=g))
-    return model
-
-
 def _copy_and_compare(ours: nn.Module, theirs: nn.Module, x: torch.Tensor, name: str) -> float:
     """Strict key copy theirs -> ours, then eval-mode outputs equal; returns the worst absolute difference."""
-    _randomize_batch_norms(theirs)
+    randomise_batchnorm(theirs, seed=0)
     ours.load_state_dict(theirs.state_dict(), strict=True)
     ours.eval(), theirs.eval()
     with torch.no_grad():
@@ -109,7 +96,8 @@ def test_mobilenet_v1_has_the_papers_parameter_counts():
 def test_mobilenet_v1_depthwise_separable_block_is_a_grouped_conv_then_a_1x1_conv():
     torch.manual_seed(0)
     block = ours_mobilenet.DepthwiseSeparable(8, 16, stride=2)
-    _randomize_batch_norms(block).eval()
+    randomise_batchnorm(block, seed=0)
+    block.eval()
     x = torch.randn(2, 8, 9, 9)
     dw, pw = block.depthwise, block.pointwise
     by_hand = F.conv2d(x, dw[0].weight, stride=2, padding=1, groups=8)
@@ -158,7 +146,8 @@ def test_efficientnet_b7_keys_shapes_and_parameter_count():
 def test_efficientnet_b0_training_step_gradients_equal_torchvisions():
     """Batch statistics, dropout and stochastic depth (drawn from the same seed) and every parameter's gradient."""
     torch.manual_seed(0)
-    theirs = _randomize_batch_norms(tvm.efficientnet_b0(weights=None, num_classes=10))
+    theirs = tvm.efficientnet_b0(weights=None, num_classes=10)
+    randomise_batchnorm(theirs, seed=0)
     ours = ours_effnet.efficientnet_b0(num_classes=10)
     ours.load_state_dict(theirs.state_dict(), strict=True)
     x, y = torch.randn(4, 3, 32, 32), torch.tensor([1, 2, 3, 4])

@@ -9,7 +9,7 @@ import torchvision
 import torch.nn.functional as F
 from torch import nn
 
-from dlcourse.checks import check_like_torch
+from dlcourse.checks import check_like_torch, randomise_batchnorm
 from dlcourse.models import resnet as ours
 from dlcourse.models.resnet import BasicBlock, Bottleneck, PadShortcut, ResNet
 
@@ -27,24 +27,6 @@ def _pair(name: str, seed: int = 0):
     return mine, theirs
 
 
-def _randomise_batchnorm(*models: nn.Module, seed: int = 1) -> None:
-    """Give every BatchNorm the same non-trivial statistics and affine parameters in all models (fresh ones are
-    1 and 0, which would hide a swapped weight and bias or mean and variance)."""
-    states = [m.state_dict() for m in models]
-    g = torch.Generator().manual_seed(seed)
-    for key, value in states[0].items():
-        if key.endswith(("running_mean", "bias")):
-            new = 0.1 * torch.randn(value.shape, generator=g)
-        elif key.endswith(("running_var",)) or (key.endswith("weight") and value.dim() == 1):
-            new = 0.5 + torch.rand(value.shape, generator=g)
-        else:
-            continue
-        for s in states:
-            s[key] = new.clone()
-    for m, s in zip(models, states):
-        m.load_state_dict(s)
-
-
 @pytest.mark.parametrize("name", ["resnet18", "resnet34", "resnet50", "resnet101", "resnet152"])
 def test_keys_shapes_and_parameter_counts_equal_torchvision(name):
     mine, theirs = getattr(ours, name)(), getattr(torchvision.models, name)(weights=None)
@@ -60,7 +42,7 @@ def test_keys_shapes_and_parameter_counts_equal_torchvision(name):
 @pytest.mark.parametrize("name", ["resnet18", "resnet34", "resnet50"])
 def test_torchvision_weights_give_identical_outputs(name):
     mine, theirs = _pair(name)
-    _randomise_batchnorm(mine, theirs)
+    randomise_batchnorm(mine, theirs)
     mine.eval(), theirs.eval()
     x = torch.randn(1, 3, 64, 64, generator=torch.Generator().manual_seed(2))
     with torch.no_grad():
@@ -195,7 +177,7 @@ class _TorchGroup(nn.Module):
 def test_residual_conv_group_equals_pytorch_layers_in_value_gradient_and_running_statistics():
     torch.manual_seed(7)
     mine, theirs = ours.ResidualConvGroup(5, 6), _TorchGroup(5, 6)
-    _randomise_batchnorm(mine, theirs)
+    randomise_batchnorm(mine, theirs)
     theirs.load_state_dict(mine.state_dict(), strict=True)
     x = torch.randn(3, 5, 8, 8, generator=torch.Generator().manual_seed(8))
     check_like_torch("ResidualConvGroup (train mode)", mine, theirs, x, atol=1e-5, rtol=1e-5,
