@@ -66,7 +66,7 @@ def _child(request: dict, fds: list[int], sock: socket.socket) -> None:
         os.environ.clear()
         os.environ.update(request["env"])
         os.chdir(request["workdir"])
-        from .judge import Limits
+        from .limits import Limits
 
         Limits(**request["limits"]).apply(request.get("user_tasks", 0))
         if request.get("sandbox"):

@@ -1,4 +1,4 @@
-"""Reference models, one module per architecture (see COURSE.md's chapter map).
+"""Reference models, one module per architecture (the README's chapter map says which chapter builds which).
 
 The builders googlenet(), alexnet() and build_efficientnet() stay in their modules: a package
 attribute named googlenet or alexnet would shadow the submodule of that name.
