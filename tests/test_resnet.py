@@ -10,6 +10,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from dlcourse.checks import check_like_torch, randomise_batchnorm
+from dlcourse.models import airbench
 from dlcourse.models import resnet as ours
 from dlcourse.models.resnet import BasicBlock, Bottleneck, PadShortcut, ResNet
 
@@ -149,7 +150,7 @@ def test_whitened_resnet_has_airbench94s_parameter_count_and_stage_shapes():
     stem = 24 * 3 * 2 * 2 + 24
     groups = sum(cin * c * 9 + c * c * 9 + 4 * c for cin, c in ((24, 64), (64, 256), (256, 256)))
     expected = stem + groups + 256 * 10
-    model = ours.resnet_whitened()
+    model = airbench.resnet_whitened()
     assert expected == _count(model) == 1_972_792
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     assert trainable == expected - 24 * 12 - 2 * (64 + 256 + 256) == 1_971_352
@@ -176,7 +177,7 @@ class _TorchGroup(nn.Module):
 
 def test_residual_conv_group_equals_pytorch_layers_in_value_gradient_and_running_statistics():
     torch.manual_seed(7)
-    mine, theirs = ours.ResidualConvGroup(5, 6), _TorchGroup(5, 6)
+    mine, theirs = airbench.ResidualConvGroup(5, 6), _TorchGroup(5, 6)
     randomise_batchnorm(mine, theirs)
     theirs.load_state_dict(mine.state_dict(), strict=True)
     x = torch.randn(3, 5, 8, 8, generator=torch.Generator().manual_seed(8))
@@ -190,7 +191,7 @@ def test_residual_conv_group_equals_pytorch_layers_in_value_gradient_and_running
 
 
 def test_residual_conv_group_adds_its_shortcut_and_freezes_batchnorm_scales():
-    group = ours.ResidualConvGroup(4, 4)
+    group = airbench.ResidualConvGroup(4, 4)
     assert not group.bn1.weight.requires_grad and group.bn2.bias.requires_grad and group.bn1.eps == 1e-12
     with torch.no_grad():
         group.conv2.weight.zero_()                      # F(h) = bn2(0) = 0: the group outputs GELU(h)
@@ -204,15 +205,15 @@ def test_plain_conv_group_is_airbench94s_with_an_identity_second_convolution():
     """plain=True: no shortcut, conv2 starts as the identity (airbench's "implicit residual"), so at
     initialisation the group outputs GELU(bn2(h)); the same weights as the residual group."""
     torch.manual_seed(3)
-    plain = ours.ResidualConvGroup(4, 5, plain=True)
-    assert _count(plain) == _count(ours.ResidualConvGroup(4, 5))
+    plain = airbench.ResidualConvGroup(4, 5, plain=True)
+    assert _count(plain) == _count(airbench.ResidualConvGroup(4, 5))
     x = torch.randn(2, 4, 6, 6)
     h = F.gelu(plain.bn1(plain.pool(plain.conv1(x))))
     torch.testing.assert_close(plain(x), F.gelu(plain.bn2(h)), atol=1e-6, rtol=1e-5)
     with torch.no_grad():
         plain.conv2.weight.zero_()                         # without a shortcut nothing of h gets through
     assert plain(x).abs().max() < 1e-5
-    net = ours.resnet_whitened(plain=True)
+    net = airbench.resnet_whitened(plain=True)
     assert _count(net) == 1_972_792 and all(getattr(net, n).plain for n in net.stage_names)
 
 
@@ -223,7 +224,7 @@ def test_whitening_stem_decorrelates_the_patches_of_its_images():
     g = torch.Generator().manual_seed(9)
     images = torch.randn(8, 1, 17, 17, generator=g) + 0.3 * torch.randn(8, 3, 17, 17, generator=g)
     images = F.avg_pool2d(images, 2, stride=1)          # (8, 3, 16, 16), correlated neighbours
-    stem = ours.WhiteningStem()
+    stem = airbench.WhiteningStem()
     stem.init_from(images, eps=1e-9)
     w = stem.conv.weight
     torch.testing.assert_close(w[12:], -w[:12])

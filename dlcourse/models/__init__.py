@@ -3,6 +3,8 @@
 The builders googlenet(), alexnet() and build_efficientnet() stay in their modules: a package
 attribute named googlenet or alexnet would shadow the submodule of that name.
 """
+from dlcourse.models.airbench import (FrozenScaleBatchNorm2d, ResidualConvGroup, WhitenedResNet, WhiteningStem,
+                                     resnet_whitened)
 from dlcourse.models.alexnet import AlexNet, alexnet_cifar
 from dlcourse.models.attention import (AdditiveAttention, MultiheadAttention, capture_attention,
                                        scaled_dot_product_attention)
@@ -16,9 +18,8 @@ from dlcourse.models.mlp import MLP, ManualMLP
 from dlcourse.models.mobilenet import (DepthwiseSeparable, InvertedResidual, MobileNetV1, MobileNetV2, mobilenet_v1,
                                        mobilenet_v1_cifar, mobilenet_v2, mobilenet_v2_cifar)
 from dlcourse.models.perceptron import Perceptron
-from dlcourse.models.resnet import (BasicBlock, Bottleneck, FrozenScaleBatchNorm2d, ResidualConvGroup, ResNet,
-                                    WhitenedResNet, WhiteningStem, resnet18, resnet34, resnet50, resnet101,
-                                    resnet152, resnet_cifar, resnet_fast, resnet_whitened)
+from dlcourse.models.resnet import (BasicBlock, Bottleneck, ResNet, resnet18, resnet34, resnet50, resnet101,
+                                    resnet152, resnet_cifar, resnet_fast)
 from dlcourse.models.rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 from dlcourse.models.rnn_tasks import RNNClassifier, RNNForecaster
 from dlcourse.models.seq2seq import BahdanauSeq2Seq, Seq2SeqTransformer, translation_step

@@ -31,7 +31,8 @@ from typing import Callable
 import torch
 import torch.nn as nn
 
-from dlcourse.models.mobilenet import ConvNormAct, make_divisible
+from dlcourse.models.blocks import (ConvNormAct, SqueezeExcitation, StochasticDepth, init_like_torchvision,
+                                    make_divisible)
 
 __all__ = ["StochasticDepth", "SqueezeExcitation", "MBConv", "EfficientNet", "B0_STAGES", "SCALING",
            "scaled_stages", "build_efficientnet", "efficientnet_b0", "efficientnet_b1", "efficientnet_b2",
@@ -46,41 +47,6 @@ B0_STAGES = [(1, 3, 1, 32, 16, 1), (6, 3, 2, 16, 24, 2), (6, 5, 2, 24, 40, 2), (
 SCALING = {"b0": (1.0, 1.0, 224, 0.2), "b1": (1.0, 1.1, 240, 0.2), "b2": (1.1, 1.2, 260, 0.3),
            "b3": (1.2, 1.4, 300, 0.3), "b4": (1.4, 1.8, 380, 0.4), "b5": (1.6, 2.2, 456, 0.4),
            "b6": (1.8, 2.6, 528, 0.5), "b7": (2.0, 3.1, 600, 0.5)}
-
-
-class StochasticDepth(nn.Module):
-    """Training: each example's input is zeroed with probability p, else divided by 1 - p ("row" mode
-    of torchvision.ops.StochasticDepth, drawing its random numbers the same way). Evaluation: identity."""
-
-    def __init__(self, p: float):
-        super().__init__()
-        if not 0.0 <= p <= 1.0:
-            raise ValueError(f"StochasticDepth: the drop probability must be in [0, 1], got {p}.")
-        self.p = p
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:          # (N, ...) -> (N, ...)
-        if not self.training or self.p == 0.0:
-            return x
-        keep = torch.empty([x.shape[0]] + [1] * (x.dim() - 1), dtype=x.dtype, device=x.device)
-        keep.bernoulli_(1.0 - self.p)                             # one coin per example
-        return x * (keep / (1.0 - self.p) if self.p < 1.0 else keep)
-
-
-class SqueezeExcitation(nn.Module):
-    """x * sigmoid(fc2(act(fc1(mean over H, W of x)))): a learned gate per channel (Hu et al. 2018).
-    fc1 and fc2 are 1x1 convolutions on the (N, C, 1, 1) means, as in torchvision (and its keys)."""
-
-    def __init__(self, channels: int, squeeze_channels: int, activation: Callable[[], nn.Module] = nn.SiLU):
-        super().__init__()
-        self.avgpool = nn.AdaptiveAvgPool2d(1)
-        self.fc1 = nn.Conv2d(channels, squeeze_channels, 1)
-        self.fc2 = nn.Conv2d(squeeze_channels, channels, 1)
-        self.activation = activation()
-        self.scale_activation = nn.Sigmoid()
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:          # (N, C, H, W) -> (N, C, H, W)
-        scale = self.fc2(self.activation(self.fc1(self.avgpool(x))))   # (N, C, 1, 1)
-        return x * self.scale_activation(scale)
 
 
 class MBConv(nn.Module):
@@ -142,26 +108,7 @@ class EfficientNet(nn.Module):
         self.features = nn.Sequential(*layers)
         self.avgpool = nn.AdaptiveAvgPool2d(1)
         self.classifier = nn.Sequential(nn.Dropout(p=dropout), nn.Linear(head, num_classes))
-        self._init_weights()
-
-    def _init_weights(self) -> None:
-        """torchvision's: He (fan-out) convolutions, BN to the identity, the classifier U(+-1/sqrt(classes))."""
-        if next(self.parameters()).is_meta:
-            # Built on the meta device to count shapes (chapter 13's B0..B7 table): no values to set, and
-            # torch's normal_ on meta tensors would import its compiler stack (seconds) for nothing.
-            return
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                nn.init.kaiming_normal_(m.weight, mode="fan_out")
-                if m.bias is not None:
-                    nn.init.zeros_(m.bias)
-            elif isinstance(m, (nn.BatchNorm2d, nn.GroupNorm)):
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
-            elif isinstance(m, nn.Linear):
-                bound = 1.0 / math.sqrt(m.out_features)
-                nn.init.uniform_(m.weight, -bound, bound)
-                nn.init.zeros_(m.bias)
+        init_like_torchvision(self, linear="uniform")   # torchvision's, the classifier U(+-1/sqrt(classes))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:          # (N, 3, R, R) -> (N, num_classes)
         x = self.features(x)                                      # (N, 4 * 320 w, R/32, R/32)

@@ -33,6 +33,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from dlcourse.models.blocks import BasicConv2d
+
 __all__ = ["BasicConv2d", "Inception", "InceptionAux", "GoogLeNet", "GoogLeNetOutputs", "googlenet",
            "googlenet_cifar", "INCEPTION_TABLE"]
 
@@ -51,18 +53,6 @@ INCEPTION_TABLE = {
     "5a": (832, 256, 160, 320, 32, 128, 128),
     "5b": (832, 384, 192, 384, 48, 128, 128),
 }
-
-
-class BasicConv2d(nn.Module):
-    """conv (no bias: the norm's shift replaces it) -> BatchNorm(eps=1e-3) -> ReLU."""
-
-    def __init__(self, in_channels: int, out_channels: int, **conv_args):
-        super().__init__()
-        self.conv = nn.Conv2d(in_channels, out_channels, bias=False, **conv_args)
-        self.bn = nn.BatchNorm2d(out_channels, eps=0.001)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:          # (N, C_in, H, W) -> (N, C_out, H', W')
-        return F.relu(self.bn(self.conv(x)))
 
 
 class Inception(nn.Module):

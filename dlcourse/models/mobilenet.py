@@ -30,6 +30,8 @@ from typing import Callable, Sequence
 import torch
 import torch.nn as nn
 
+from dlcourse.models.blocks import ConvNormAct, init_like_torchvision, make_divisible
+
 __all__ = ["make_divisible", "ConvNormAct", "DepthwiseSeparable", "MobileNetV1", "InvertedResidual",
            "MobileNetV2", "mobilenet_v1", "mobilenet_v1_cifar", "mobilenet_v2", "mobilenet_v2_cifar",
            "MOBILENET_V1_TABLE", "MOBILENET_V2_TABLE"]
@@ -40,26 +42,6 @@ MOBILENET_V1_TABLE = [(64, 1), (128, 2), (128, 1), (256, 2), (256, 1), (512, 2),
 # v2, Table 2: t (expansion), c (output channels), n (repeats), s (stride of the first repeat).
 MOBILENET_V2_TABLE = [(1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1),
                       (6, 160, 3, 2), (6, 320, 1, 1)]
-
-
-def make_divisible(value: float, divisor: int = 8, min_value: int | None = None) -> int:
-    """``value`` rounded to the nearest multiple of ``divisor``, never below 90% of it (TF's rule,
-    used by torchvision for v2 and EfficientNet widths: hardware likes multiples of 8)."""
-    min_value = divisor if min_value is None else min_value
-    rounded = max(min_value, int(value + divisor / 2) // divisor * divisor)
-    return rounded + divisor if rounded < 0.9 * value else rounded
-
-
-class ConvNormAct(nn.Sequential):
-    """conv (k x k, 'same' padding, no bias) -> norm -> activation; activation None: none (a linear layer)."""
-
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: int = 3, stride: int = 1, groups: int = 1,
-                 norm_layer: Callable[[int], nn.Module] = nn.BatchNorm2d,
-                 activation: Callable[[], nn.Module] | None = nn.ReLU):
-        layers = [nn.Conv2d(in_channels, out_channels, kernel_size, stride, (kernel_size - 1) // 2, groups=groups,
-                            bias=False), norm_layer(out_channels)]
-        super().__init__(*layers, *([activation()] if activation is not None else []))
-        self.out_channels = out_channels
 
 
 # ----------------------------------------------------------------------------- MobileNet v1
@@ -96,7 +78,7 @@ class MobileNetV1(nn.Module):
         self.features = nn.Sequential(*layers)
         self.avgpool = nn.AdaptiveAvgPool2d(1)
         self.classifier = nn.Sequential(nn.Dropout(dropout), nn.Linear(in_channels, num_classes))
-        _init_like_torchvision(self)
+        init_like_torchvision(self, linear="normal")
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:          # (N, 3, 224, 224) -> (N, num_classes)
         x = self.features(x)                                      # (N, 1024 alpha, 7, 7)
@@ -148,27 +130,12 @@ class MobileNetV2(nn.Module):
         layers.append(ConvNormAct(in_channels, self.last_channel, 1, norm_layer=norm_layer, activation=nn.ReLU6))
         self.features = nn.Sequential(*layers)
         self.classifier = nn.Sequential(nn.Dropout(p=dropout), nn.Linear(self.last_channel, num_classes))
-        _init_like_torchvision(self)
+        init_like_torchvision(self, linear="normal")
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:          # (N, 3, 224, 224) -> (N, num_classes)
         x = self.features(x)                                      # (N, 1280, 7, 7)
         x = torch.flatten(nn.functional.adaptive_avg_pool2d(x, 1), 1)   # (N, 1280)
         return self.classifier(x)
-
-
-def _init_like_torchvision(model: nn.Module) -> None:
-    """He (fan-out) for convolutions, N(0, 0.01) for the classifier, BN to the identity: torchvision's v2."""
-    for m in model.modules():
-        if isinstance(m, nn.Conv2d):
-            nn.init.kaiming_normal_(m.weight, mode="fan_out")
-            if m.bias is not None:
-                nn.init.zeros_(m.bias)
-        elif isinstance(m, (nn.BatchNorm2d, nn.GroupNorm)):
-            nn.init.ones_(m.weight)
-            nn.init.zeros_(m.bias)
-        elif isinstance(m, nn.Linear):
-            nn.init.normal_(m.weight, 0, 0.01)
-            nn.init.zeros_(m.bias)
 
 
 def mobilenet_v1(num_classes: int = 1000, width_mult: float = 1.0, **kwargs) -> MobileNetV1:

@@ -16,15 +16,10 @@ from typing import Callable, Sequence
 import torch
 from torch import nn
 
+from dlcourse.models.blocks import ConvNormAct
 from dlcourse.regularization import Dropout
 
 __all__ = ["SmallCNN"]
-
-
-def _conv_block(in_channels: int, out_channels: int, norm_layer: Callable[[int], nn.Module] | None
-                ) -> list[nn.Module]:
-    conv = nn.Conv2d(in_channels, out_channels, 3, padding=1, bias=norm_layer is None)
-    return [conv, nn.ReLU()] if norm_layer is None else [conv, norm_layer(out_channels), nn.ReLU()]
 
 
 class SmallCNN(nn.Module):
@@ -36,7 +31,9 @@ class SmallCNN(nn.Module):
         super().__init__()
         layers: list[nn.Module] = []
         for width in widths:
-            layers += _conv_block(in_channels, width, norm_layer) + _conv_block(width, width, norm_layer)
+            # conv (bias only without a norm) -> norm -> ReLU, twice, flattened: keys features.0.weight, ...
+            layers += [*ConvNormAct(in_channels, width, 3, norm_layer=norm_layer),
+                       *ConvNormAct(width, width, 3, norm_layer=norm_layer)]
             layers.append(nn.MaxPool2d(2))
             in_channels = width
         self.features = nn.Sequential(*layers)
