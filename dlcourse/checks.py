@@ -163,11 +163,16 @@ def _compare(name: str, got, expected, atol: float | None, rtol: float | None, h
     return float(diff.flatten()[worst]), float(allowed.flatten()[worst])
 
 
+def _shadow_runner(tensors) -> Callable:
+    """``in_float64``, or ``in_float32`` (the twin that measures a float64 computation's rounding)."""
+    low = any(isinstance(a, torch.Tensor) and a.dtype == torch.float64 for a in tensors)
+    return in_float32 if low else in_float64
+
+
 def shadow_of(fn: Callable, *args, **kwargs):
     """``fn(*args, **kwargs)`` computed in float64 (float32 for a float64 computation): the shadow
     that ``check_close`` measures a reference's rounding with (``dlcourse.precision``)."""
-    low = any(isinstance(a, torch.Tensor) and a.dtype == torch.float64 for a in args)
-    return (in_float32 if low else in_float64)(fn, *args, **kwargs)
+    return _shadow_runner(args)(fn, *args, **kwargs)
 
 
 def check_close(name: str, got, expected, *, shadow=None, atol: float | None = None, rtol: float | None = None,
@@ -179,9 +184,9 @@ def check_close(name: str, got, expected, *, shadow=None, atol: float | None = N
     ``SAFETY`` times as far from it as ``expected`` is (at least ``SAFETY`` roundings of its
     dtype at the tensor's scale, the whole rule when there is no shadow). A stated rule
     ``|got - expected| <= atol + rtol |expected|`` replaces it where the answer is exact
-    (integers, counts: ``atol=0, rtol=0``) or known in closed form; a half left out is 1e-5. The printed line shows the largest
-    error next to the error allowed there. Returns nothing, so a notebook cell that ends with a
-    check shows no stray ``Out[..]`` number.
+    (integers, counts: ``atol=0, rtol=0``) or known in closed form; a half left out is 1e-5. The
+    printed line shows the largest error next to the error allowed there. Returns nothing, so a
+    notebook cell that ends with a check shows no stray ``Out[..]`` number.
     """
     __tracebackhide__ = True
     err, allowed = _compare(name, got, expected, atol, rtol, hint, shadow)
@@ -275,9 +280,8 @@ def check_like_torch(name: str, ours: Callable | None, theirs: Callable, *inputs
     measured = atol is None and rtol is None or grad_atol is None and grad_rtol is None
     shadow_outs, shadow_grads = [None] * len(outs_theirs), [None] * len(diff_at)
     if measured:
-        low = any(inputs[k].dtype == torch.float64 for k in diff_at)
         try:
-            shadow_outs, shadow_grads = (in_float32 if low else in_float64)(theirs_in_shadow)
+            shadow_outs, shadow_grads = _shadow_runner(inputs)(theirs_in_shadow)
         except Exception:  # noqa: BLE001 - a reference that cannot run promoted is measured by its floor
             pass
 

@@ -162,7 +162,7 @@ def check_parity(label: str, student, reference, inputs: list, *, kwargs: dict |
                           else outputs_and_grads(variant, inputs, kwargs, seed))["outputs"]
             except Exception:  # noqa: BLE001 - a mistake that cannot run on these inputs is not this one
                 continue
-            if matches(outs, replay, None):
+            if matches(outs, replay, like=(refs, shadow["outputs"])):
                 raise CheckError(f"{label}: your outputs are those of {what}: {fix}")
     for name, o, r, s in zip(names, outs, refs, shadow["outputs"]):
         check_close(f"{label}, {name}", o, r, shadow=s)
