@@ -17,6 +17,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from dlcourse.profiling import count_params
+
 __all__ = [
     "get_device", "setup", "seed_everything", "autocast_dtype", "autocast",
     "needs_grad_scaler", "resolve_amp", "cpu_has_fast_bf16", "fast_mode", "precision_note", "CPU_BF16_MIN_PARAMS",
@@ -116,7 +118,7 @@ def _benefits_from_cpu_bf16(model: nn.Module | None) -> bool:
     if model is None:
         return True
     has_conv = any(isinstance(m, nn.modules.conv._ConvNd) for m in model.modules())
-    return has_conv or sum(p.numel() for p in model.parameters()) >= CPU_BF16_MIN_PARAMS
+    return has_conv or count_params(model) >= CPU_BF16_MIN_PARAMS
 
 
 def resolve_amp(amp, device: torch.device, model: nn.Module | None = None) -> torch.dtype | None:

@@ -21,7 +21,8 @@ __all__ = ["count_params", "count_macs", "measure_latency"]
 
 
 def count_params(model: nn.Module) -> int:
-    """Trainable and frozen parameters (not buffers such as BatchNorm's running statistics)."""
+    """Trainable and frozen parameters (not buffers such as BatchNorm's running statistics): the
+    course's one parameter counter (Part 1 writes the sum out once; later chapters call this)."""
     return sum(p.numel() for p in model.parameters())
 
 

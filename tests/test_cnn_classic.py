@@ -11,12 +11,10 @@ from dlcourse.checks import check_like_torch
 from dlcourse.models import lenet, vgg
 from dlcourse.models.alexnet import alexnet, alexnet_cifar
 from dlcourse.models.lenet import C3_TABLE, LeNet5, PartialConv2d
+from dlcourse.profiling import count_params
 
 TOL = 1e-5   # float32; the same kernels run in the same order, so the differences are in fact 0
 
-
-def n_params(model: nn.Module) -> int:
-    return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
 def assert_same_outputs(ours: nn.Module, theirs: nn.Module, x: torch.Tensor, name: str) -> float:
@@ -33,16 +31,16 @@ def assert_same_outputs(ours: nn.Module, theirs: nn.Module, x: torch.Tensor, nam
 def test_lenet5_paper_counts_are_the_papers_per_layer():
     """Section II.B: C1 156, S2 12, C3 1,516, S4 32, C5 48,120, F6 10,164; total 60,000 (RBF codes fixed)."""
     model = lenet.lenet5(variant="paper")
-    per_layer = {name: n_params(getattr(model, name)) for name in ("c1", "s2", "c3", "s4", "c5", "f6", "output")}
+    per_layer = {name: count_params(getattr(model, name)) for name in ("c1", "s2", "c3", "s4", "c5", "f6", "output")}
     assert per_layer == {"c1": 156, "s2": 12, "c3": 1516, "s4": 32, "c5": 48120, "f6": 10164, "output": 0}
-    assert n_params(model) == 60_000
+    assert count_params(model) == 60_000
 
 
 def test_lenet5_modern_count():
     """ReLU, max-pool, all-to-all C3 (2,416) and a linear output (850): 61,706."""
     model = lenet.lenet5(variant="modern")
-    assert n_params(model.c3) == 2416 and n_params(model.output) == 850
-    assert n_params(model) == 61_706
+    assert count_params(model.c3) == 2416 and count_params(model.output) == 850
+    assert count_params(model) == 61_706
 
 
 def test_c3_table_is_table_one():
@@ -119,7 +117,7 @@ def test_alexnet_equals_torchvision():
     torch.manual_seed(0)
     theirs, ours = torchvision.models.alexnet(weights=None), alexnet()
     assert list(ours.state_dict()) == list(theirs.state_dict())
-    assert n_params(ours) == n_params(theirs) == 61_100_840
+    assert count_params(ours) == count_params(theirs) == 61_100_840
     _load_theirs(ours, theirs)
     assert_same_outputs(ours, theirs, torch.randn(2, 3, 224, 224), "alexnet")
 
@@ -150,9 +148,9 @@ def test_vgg_equals_torchvision(name):
     with torch.device("meta"):          # ours is built without allocating or initialising 140M weights
         ours = getattr(vgg, name)()
     assert list(ours.state_dict()) == list(theirs.state_dict())
-    assert n_params(ours) == n_params(theirs)
+    assert count_params(ours) == count_params(theirs)
     if name in TABLE_2_MILLIONS:
-        assert round(n_params(ours) / 1e6) == TABLE_2_MILLIONS[name]
+        assert round(count_params(ours) / 1e6) == TABLE_2_MILLIONS[name]
     _load_theirs(ours, theirs)
     # 224x224 for VGG-16 (the paper's input); the others at 32x32 to keep the suite quick: every
     # weight is used either way (the adaptive pool spreads the 1x1 maps to 7x7)

@@ -9,14 +9,11 @@ import torchvision
 import torch.nn.functional as F
 from torch import nn
 
-from dlcourse.checks import check_like_torch, randomise_batchnorm
+from dlcourse.checks import check_close, check_like_torch, randomise_batchnorm, shadow_of
 from dlcourse.models import airbench
 from dlcourse.models import resnet as ours
 from dlcourse.models.resnet import BasicBlock, Bottleneck, PadShortcut, ResNet
-
-
-def _count(model: nn.Module) -> int:
-    return sum(p.numel() for p in model.parameters())
+from dlcourse.profiling import count_params
 
 
 def _pair(name: str, seed: int = 0):
@@ -33,11 +30,11 @@ def test_keys_shapes_and_parameter_counts_equal_torchvision(name):
     mine, theirs = getattr(ours, name)(), getattr(torchvision.models, name)(weights=None)
     assert [(k, v.shape) for k, v in mine.state_dict().items()] == \
            [(k, v.shape) for k, v in theirs.state_dict().items()]
-    assert _count(mine) == _count(theirs)
+    assert count_params(mine) == count_params(theirs)
     # Table 1's networks, as torchvision counts them for 1000 classes
     expected = {"resnet18": 11_689_512, "resnet34": 21_797_672, "resnet50": 25_557_032,
                 "resnet101": 44_549_160, "resnet152": 60_192_808}[name]
-    assert _count(mine) == expected
+    assert count_params(mine) == expected
 
 
 @pytest.mark.parametrize("name", ["resnet18", "resnet34", "resnet50"])
@@ -119,9 +116,9 @@ def test_cifar_resnets_have_the_papers_parameter_counts(depth, expected):
     norms = 2 * 16 + 2 * n * (2 * 16 + 2 * 32 + 2 * 64)
     assert convs + norms + 64 * 10 + 10 == expected
     model = ours.resnet_cifar(depth)
-    assert _count(model) == expected and round(expected / 1e6, 2) == {20: 0.27, 56: 0.85}[depth]
+    assert count_params(model) == expected and round(expected / 1e6, 2) == {20: 0.27, 56: 0.85}[depth]
     assert model(torch.randn(2, 3, 32, 32)).shape == (2, 10)
-    assert _count(ours.resnet_cifar(depth, plain=True)) == expected     # the plain twin: the same weights
+    assert count_params(ours.resnet_cifar(depth, plain=True)) == expected     # the plain twin: the same weights
 
 
 def test_option_a_shortcut_subsamples_and_pads_with_zeros():
@@ -139,6 +136,46 @@ def test_bad_arguments_get_a_clear_error():
         ResNet(BasicBlock, [1, 1], widths=(16, 32, 64))
     with pytest.raises(ValueError, match="unsqueeze"):
         ours.resnet_cifar(20)(torch.randn(3, 32, 32))
+    with pytest.raises(ValueError, match="one bool per stage after the first"):
+        ours.resnet50(replace_stride_with_dilation=[True, True])
+    with pytest.raises(NotImplementedError, match="Bottleneck"):
+        ours.resnet18(replace_stride_with_dilation=[False, False, True])
+
+
+# As a backbone (detection, segmentation): dilation and feature taps, against torchvision's own.
+
+@pytest.mark.parametrize("dilate", [[False, True, True], [False, False, True]])
+def test_dilated_resnet50_equals_torchvisions(dilate):
+    """torchvision's replace_stride_with_dilation, the same weights: the same keys, the same outputs
+    and gradients, and the output stride DeepLab uses (8 with two dilated stages, 16 with one)."""
+    torch.manual_seed(7)
+    theirs = torchvision.models.resnet50(weights=None, replace_stride_with_dilation=dilate)
+    mine = ours.resnet50(replace_stride_with_dilation=dilate)
+    mine.load_state_dict(theirs.state_dict(), strict=True)
+    assert [m.dilation for m in mine.modules() if isinstance(m, nn.Conv2d)] == \
+           [m.dilation for m in theirs.modules() if isinstance(m, nn.Conv2d)]
+    randomise_batchnorm(mine, theirs)
+    mine.eval(), theirs.eval()
+    x = torch.randn(1, 3, 64, 64, generator=torch.Generator().manual_seed(8))
+    assert mine.features(x)["layer4"].shape[-1] == 64 // (8 if dilate[1] else 16)
+    check_like_torch(f"resnet50 dilated {dilate}", mine, theirs, x)
+
+
+def test_feature_taps_equal_torchvisions_intermediate_layer_getter():
+    """model.features(x): every stage's output, the tensors torchvision's IntermediateLayerGetter
+    (what its detection and segmentation models wrap a backbone in) returns for the same weights."""
+    from torchvision.models._utils import IntermediateLayerGetter
+    mine, theirs = _pair("resnet18", seed=9)
+    randomise_batchnorm(mine, theirs)
+    mine.eval(), theirs.eval()
+    getter = IntermediateLayerGetter(theirs, {f"layer{i}": f"layer{i}" for i in range(1, 5)})
+    x = torch.randn(2, 3, 64, 64, generator=torch.Generator().manual_seed(10))
+    taps = mine.features(x)
+    assert list(taps) == ["layer1", "layer2", "layer3", "layer4"]
+    assert [tuple(t.shape) for t in taps.values()] == [(2, 64, 16, 16), (2, 128, 8, 8), (2, 256, 4, 4),
+                                                       (2, 512, 2, 2)]
+    for name, t in getter(x).items():
+        check_close(f"features(x)[{name!r}]", taps[name], t, shadow=shadow_of(getter, x)[name])
 
 
 # The residual airbench94 net (resnet_whitened): its pieces against PyTorch's own layers.
@@ -151,7 +188,7 @@ def test_whitened_resnet_has_airbench94s_parameter_count_and_stage_shapes():
     groups = sum(cin * c * 9 + c * c * 9 + 4 * c for cin, c in ((24, 64), (64, 256), (256, 256)))
     expected = stem + groups + 256 * 10
     model = airbench.resnet_whitened()
-    assert expected == _count(model) == 1_972_792
+    assert expected == count_params(model) == 1_972_792
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     assert trainable == expected - 24 * 12 - 2 * (64 + 256 + 256) == 1_971_352
     x = model.stem(torch.randn(2, 3, 32, 32))
@@ -206,7 +243,7 @@ def test_plain_conv_group_is_airbench94s_with_an_identity_second_convolution():
     initialisation the group outputs GELU(bn2(h)); the same weights as the residual group."""
     torch.manual_seed(3)
     plain = airbench.ResidualConvGroup(4, 5, plain=True)
-    assert _count(plain) == _count(airbench.ResidualConvGroup(4, 5))
+    assert count_params(plain) == count_params(airbench.ResidualConvGroup(4, 5))
     x = torch.randn(2, 4, 6, 6)
     h = F.gelu(plain.bn1(plain.pool(plain.conv1(x))))
     torch.testing.assert_close(plain(x), F.gelu(plain.bn2(h)), atol=1e-6, rtol=1e-5)
@@ -214,7 +251,7 @@ def test_plain_conv_group_is_airbench94s_with_an_identity_second_convolution():
         plain.conv2.weight.zero_()                         # without a shortcut nothing of h gets through
     assert plain(x).abs().max() < 1e-5
     net = airbench.resnet_whitened(plain=True)
-    assert _count(net) == 1_972_792 and all(getattr(net, n).plain for n in net.stage_names)
+    assert count_params(net) == 1_972_792 and all(getattr(net, n).plain for n in net.stage_names)
 
 
 def test_whitening_stem_decorrelates_the_patches_of_its_images():

@@ -16,6 +16,7 @@ from torch import nn
 
 from dlcourse.checks import CheckError, check_close, in_student_process, matches
 from dlcourse.precision import in_float64
+from dlcourse.profiling import count_params
 
 __all__ = ["ReferenceLeNet5", "LAYERS", "SHAPES", "STAGES", "N_PARAMS", "probe", "check_lenet5",
            "reference_logits", "train_lenet5", "check_training", "check_conv_output_size"]
@@ -96,7 +97,7 @@ def probe(model_class, state_dict: dict | None, x: torch.Tensor) -> dict:
         model = model_class()
     except Exception as e:  # noqa: BLE001 - the student's __init__ failed: report it
         return {**out, "error": ("__init__", f"{type(e).__name__}: {e}")}
-    out["n_params"] = sum(p.numel() for p in model.parameters())
+    out["n_params"] = count_params(model)
     out["shapes"] = {k: tuple(v.shape) for k, v in model.state_dict().items()}
     if state_dict is not None:
         try:

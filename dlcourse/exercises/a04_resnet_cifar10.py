@@ -16,6 +16,7 @@ from torch import nn
 
 from dlcourse.checks import CheckError, check_close, in_student_process, matches
 from dlcourse.precision import in_float64
+from dlcourse.profiling import count_params
 
 __all__ = ["ReferenceBasicBlock", "ReferenceResNet", "block_state", "check_block", "check_resnet",
            "check_evaluate", "check_training", "IMAGE_BUDGET", "N_TRAIN"]
@@ -87,7 +88,7 @@ def block_state(module: nn.Module, seed: int) -> dict:
 # ----------------------------------------------------------------------------- the student's side
 def _probe(model, state: dict, x: torch.Tensor) -> dict:
     out = {"shapes": {k: tuple(v.shape) for k, v in model.state_dict().items()},
-           "n_params": sum(p.numel() for p in model.parameters())}
+           "n_params": count_params(model)}
     try:
         model.load_state_dict(state)
     except Exception as e:  # noqa: BLE001 - reported as data, turned into advice by the check
@@ -221,7 +222,7 @@ def check_block(block_class, in_channels: int, out_channels: int, stride: int = 
     ref.load_state_dict(state)
     x = torch.randn(batch, in_channels, size, size, generator=torch.Generator().manual_seed(seed + 1))
     got = in_student_process(probe_block)(block_class, args, state, x)
-    _diagnose(what, got, {k: tuple(v.shape) for k, v in state.items()}, sum(p.numel() for p in ref.parameters()))
+    _diagnose(what, got, {k: tuple(v.shape) for k, v in state.items()}, count_params(ref))
     ref.eval()
     with torch.no_grad():
         expected, shadow = ref(x), in_float64(ref, x)

@@ -17,6 +17,7 @@ from torch import nn
 
 from dlcourse.checks import CheckError, check_close, in_student_process
 from dlcourse.data import CIFAR10_MEAN, CIFAR10_STD, CIFAR10_VEHICLES, cifar10_folder
+from dlcourse.profiling import count_params
 
 __all__ = ["PARAM_BUDGET", "FLOP_BUDGET", "STEP_BUDGET_S", "EPOCHS", "reference_split", "check_load_split", "check_budgets",
            "train_custom_cnn", "check_accuracy", "BaselineCNN"]
@@ -83,7 +84,7 @@ def measure(model_class, num_classes: int = 4, repeats: int = 3) -> dict:
         out.float().pow(2).mean().backward()
         times.append(time.perf_counter() - start)
         shape = tuple(out.shape)
-    return {"n_params": sum(p.numel() for p in model.parameters()), "shape": shape, "seconds": min(times),
+    return {"n_params": count_params(model), "shape": shape, "seconds": min(times),
             "flops": counter.get_total_flops()}
 
 

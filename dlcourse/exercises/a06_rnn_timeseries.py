@@ -17,6 +17,7 @@ import torch.nn.functional as F
 
 from dlcourse.checks import CheckError, check_close
 from dlcourse.exercises.sequence_checks import call_student, check_parity
+from dlcourse.profiling import count_params
 
 __all__ = ["READY_MADE_RNNS", "rnn_cell_inputs", "check_rnn_cell", "check_rnn_layer", "check_make_windows",
            "sunspot_split", "persistence_rmse", "train_forecaster", "check_forecaster_shape", "check_forecaster"]
@@ -215,7 +216,7 @@ def forecaster_probe(forecaster_class, n: int = 4, window: int = 12, seed: int =
         out.sum().backward()
     return {"shape": list(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__,
             "no_grad": [name for name, p in model.named_parameters() if p.grad is None],
-            "n_params": sum(p.numel() for p in model.parameters())}
+            "n_params": count_params(model)}
 
 
 def check_forecaster_shape(forecaster_class) -> None:

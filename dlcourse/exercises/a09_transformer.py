@@ -18,6 +18,7 @@ import torch.nn.functional as F
 
 from dlcourse.checks import CheckError
 from dlcourse.exercises.sequence_checks import call_student, check_parity
+from dlcourse.profiling import count_params
 
 __all__ = ["READY_MADE_ATTENTION", "check_attention", "check_multihead", "check_encoder_block",
            "reversal_data", "train_reverser", "check_reverser_shape", "check_reverser"]
@@ -301,7 +302,7 @@ def reverser_probe(model_class, vocab: int = 10, length: int = 8) -> dict:
     ids = torch.randint(0, vocab, (3, length))
     out = model(ids)
     return {"shape": list(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__,
-            "n_params": sum(p.numel() for p in model.parameters())}
+            "n_params": count_params(model)}
 
 
 def check_reverser_shape(model_class) -> None:

@@ -9,6 +9,7 @@ import torch.nn.functional as F
 
 from dlcourse.checks import check_close, check_like_torch
 from dlcourse.exercises import not_attempted
+from dlcourse.profiling import count_params
 
 __all__ = ["RF_CONFIGS", "check_count_vgg_parameters", "check_grouped_conv", "check_receptive_field"]
 
@@ -32,7 +33,7 @@ def check_count_vgg_parameters(count_vgg_parameters: Callable) -> None:
         return
     configs = _vgg_configs()
     got = torch.tensor([float(count_vgg_parameters(list(cfg), c, bn)) for cfg, c, bn in configs])
-    expected = torch.tensor([float(sum(p.numel() for p in make_layers(cfg, bn, c).parameters()))
+    expected = torch.tensor([float(count_params(make_layers(cfg, bn, c)))
                              for cfg, c, bn in configs])
     check_close("count_vgg_parameters (VGG-11, VGG-16, VGG-19 with BN, a 1-channel toy)", got, expected,
                 atol=0, rtol=0,

@@ -8,6 +8,7 @@ import torch
 from dlcourse.checks import CheckError, check_like_torch
 from dlcourse.exercises import not_attempted
 from dlcourse.models.resnet import BasicBlock, Bottleneck, PadShortcut, conv1x1
+from dlcourse.profiling import count_params
 
 __all__ = ["check_block_params", "check_pad_shortcut"]
 
@@ -24,7 +25,7 @@ def _reference_params(block, inplanes: int, planes: int, stride: int) -> int:
         downsample = torch.nn.Sequential(conv1x1(inplanes, out, stride), torch.nn.BatchNorm2d(out))
     with torch.device("meta"):   # counting needs no memory
         module = block(inplanes, planes, stride, downsample)
-    return sum(p.numel() for p in module.parameters())
+    return count_params(module)
 
 
 def check_block_params(block_params: Callable) -> None:

@@ -10,6 +10,7 @@ from torch.func import functional_call
 
 from dlcourse.checks import CheckError, check_close, check_like_torch
 from dlcourse.exercises import not_attempted
+from dlcourse.profiling import count_params
 
 __all__ = ["check_gru_cell", "check_lstm_parameter_count", "check_masked_max_pool"]
 
@@ -44,8 +45,7 @@ def check_lstm_parameter_count(lstm_parameter_count: Callable) -> None:
         return
     for case in cases:
         got = lstm_parameter_count(*case)
-        expected = sum(p.numel() for p in nn.LSTM(case[0], case[1], num_layers=case[2],
-                                                  bidirectional=case[3]).parameters())
+        expected = count_params(nn.LSTM(case[0], case[1], num_layers=case[2], bidirectional=case[3]))
         if got != expected:
             raise CheckError(
                 f"lstm_parameter_count{case} = {got}, but nn.LSTM{case} has {expected} parameters. Per layer and "

@@ -99,7 +99,6 @@ def check_split_heads(split_heads: Callable) -> None:
     got = split_heads(x, 3)
     if not_attempted(got, 3, "make split_heads(x, num_heads) return x split into heads, (N, H, L, d)."):
         return
-    expected = x.view(2, 5, 3, 4).transpose(1, 2)
     hint = _diagnose(got, {
         "The heads are interleaved: head h must get the CONSECUTIVE features h*d .. (h+1)*d - 1, as "
         "nn.MultiheadAttention does. View as (N, L, H, d), not (N, L, d, H).":

@@ -21,17 +21,24 @@ halve the image in their first block (in the Bottleneck on the 3x3 convolution, 
 torchvision does: "ResNet v1.5"; the paper strided the first 1x1) and double the width.
 
 The CIFAR-10 networks of section 4.2 are the same classes with other options: a 3x3 stem
-without max-pool (``stem="cifar"``), three stages of widths 16, 32, 64 with n BasicBlocks each
+without max-pool (``small_input=True``, the name every family here uses for its CIFAR variant), three stages of widths 16, 32, 64 with n BasicBlocks each
 (6n + 2 layers: ``resnet_cifar(20)`` is ResNet-20 with 0.27M parameters, ``resnet_cifar(56)``
 ResNet-56 with 0.85M), and shortcut option A (``shortcut="A"``): where a stage halves the image
 and doubles the width, the shortcut subsamples x and pads the new channels with zeros, so it
 has no parameters. Option B (torchvision's, the default) uses a 1x1 convolution + BatchNorm
 there ("projection"). ``plain=True`` removes every shortcut: the paper's plain baselines.
 
+As a backbone for detection and segmentation (torchvision's options, same meaning):
+``replace_stride_with_dilation=[False, True, True]`` keeps stages 3-4 at stride 1 and dilates their
+3x3 convolutions instead, so the last feature map is 1/8 of the image, not 1/32 (DeepLab, FCN);
+``model.features(x)`` returns every stage's output by name (``{"layer1": ..., "layer4": ...}``),
+what a feature pyramid (FPN) or a segmentation head reads.
+
 The residual airbench94 net for CIFAR-10 (``resnet_whitened``) is in ``dlcourse.models.airbench``.
 """
 from __future__ import annotations
 
+from collections import OrderedDict
 from typing import Sequence
 
 import torch
@@ -63,8 +70,11 @@ class BasicBlock(nn.Module):
     expansion = 1  # output channels = planes * expansion
 
     def __init__(self, inplanes: int, planes: int, stride: int = 1, downsample: nn.Module | None = None,
-                 norm_layer: NormLayer | None = None, plain: bool = False):
+                 norm_layer: NormLayer | None = None, plain: bool = False, dilation: int = 1):
         super().__init__()
+        if dilation > 1:   # as torchvision: dilated backbones are built from Bottlenecks
+            raise NotImplementedError("BasicBlock has no dilated version (torchvision neither); "
+                                      "use a Bottleneck ResNet (resnet50 and up) with replace_stride_with_dilation.")
         norm_layer = norm_layer or nn.BatchNorm2d
         self.conv1 = conv3x3(inplanes, planes, stride)
         self.bn1 = norm_layer(planes)
@@ -89,12 +99,12 @@ class Bottleneck(nn.Module):
     expansion = 4
 
     def __init__(self, inplanes: int, planes: int, stride: int = 1, downsample: nn.Module | None = None,
-                 norm_layer: NormLayer | None = None, plain: bool = False):
+                 norm_layer: NormLayer | None = None, plain: bool = False, dilation: int = 1):
         super().__init__()
         norm_layer = norm_layer or nn.BatchNorm2d
         self.conv1 = conv1x1(inplanes, planes)
         self.bn1 = norm_layer(planes)
-        self.conv2 = conv3x3(planes, planes, stride)           # the stride sits here (torchvision's v1.5)
+        self.conv2 = conv3x3(planes, planes, stride, dilation)  # the stride sits here (torchvision's v1.5)
         self.bn2 = norm_layer(planes)
         self.conv3 = conv1x1(planes, planes * self.expansion)
         self.bn3 = norm_layer(planes * self.expansion)
@@ -115,7 +125,10 @@ class ResNet(nn.Module):
     """stem -> stages ``layer1``, ``layer2``, ... of ``layers[i]`` blocks of width ``widths[i]``
     (the first block of a stage with stride ``strides[i]``) -> global average pool -> ``fc``.
 
-    stem: "imagenet" (7x7 stride 2, 3x3 max-pool stride 2) or "cifar" (3x3 stride 1, no pool).
+    small_input: False, the ImageNet stem (7x7 stride 2, 3x3 max-pool stride 2); True, the CIFAR
+        stem (3x3 stride 1, no pool), as ``small_input`` in the other families.
+    replace_stride_with_dilation: one bool per stage after the first (torchvision's option): True
+        keeps that stage at stride 1 and dilates its 3x3 convolutions instead (Bottleneck only).
     shortcut: "B" a 1x1 projection where a block changes the shape (torchvision), "A" zero padding.
     plain: no shortcuts at all (the paper's plain nets). zero_init_residual: each block's last
         BatchNorm starts at 0, so every block starts as the identity (Goyal et al. 2017).
@@ -123,20 +136,24 @@ class ResNet(nn.Module):
 
     def __init__(self, block: type[BasicBlock] | type[Bottleneck], layers: Sequence[int], num_classes: int = 1000,
                  *, widths: Sequence[int] = (64, 128, 256, 512), strides: Sequence[int] | None = None,
-                 stem: str = "imagenet", stem_width: int | None = None, in_channels: int = 3,
+                 small_input: bool = False, stem_width: int | None = None, in_channels: int = 3,
                  shortcut: str = "B", plain: bool = False, zero_init_residual: bool = False,
-                 norm_layer: NormLayer | None = None):
+                 norm_layer: NormLayer | None = None, replace_stride_with_dilation: Sequence[bool] | None = None):
         super().__init__()
         strides = tuple(strides) if strides is not None else (1,) + (2,) * (len(layers) - 1)
         if not (len(layers) == len(widths) == len(strides)):
             raise ValueError(f"layers, widths and strides need one entry per stage; got {len(layers)} "
                              f"{len(widths)} {len(strides)}.")
-        if stem not in ("imagenet", "cifar") or shortcut not in ("A", "B"):
-            raise ValueError(f"stem is 'imagenet' or 'cifar' and shortcut 'A' or 'B'; got {stem!r}, {shortcut!r}.")
+        dilate = list(replace_stride_with_dilation or [False] * (len(layers) - 1))
+        if len(dilate) != len(layers) - 1:
+            raise ValueError(f"replace_stride_with_dilation needs one bool per stage after the first "
+                             f"({len(layers) - 1}); got {dilate}.")
+        if shortcut not in ("A", "B"):
+            raise ValueError(f"shortcut is 'A' (zero padding) or 'B' (projection); got {shortcut!r}.")
         self.block, self.shortcut, self.plain = block, shortcut, plain
         self._norm_layer = norm_layer or nn.BatchNorm2d
-        self.inplanes = stem_width or widths[0]
-        if stem == "imagenet":
+        self.inplanes, self.dilation = stem_width or widths[0], 1
+        if not small_input:
             self.conv1 = nn.Conv2d(in_channels, self.inplanes, kernel_size=7, stride=2, padding=3, bias=False)
             self.maxpool: nn.Module = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
         else:
@@ -145,15 +162,20 @@ class ResNet(nn.Module):
         self.bn1 = self._norm_layer(self.inplanes)
         self.relu = nn.ReLU(inplace=True)
         self.stage_names = [f"layer{i + 1}" for i in range(len(layers))]
-        for name, width, n, stride in zip(self.stage_names, widths, layers, strides):
-            setattr(self, name, self._make_layer(width, n, stride))
+        for name, width, n, stride, dil in zip(self.stage_names, widths, layers, strides, [False] + dilate):
+            setattr(self, name, self._make_layer(width, n, stride, dil))
         self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
         self.fc = nn.Linear(widths[-1] * block.expansion, num_classes)
         self._init_weights(zero_init_residual)
 
-    def _make_layer(self, planes: int, blocks: int, stride: int) -> nn.Sequential:
+    def _make_layer(self, planes: int, blocks: int, stride: int, dilate: bool = False) -> nn.Sequential:
         """One stage. Its first block gets a shortcut that changes shape exactly when x's shape changes
-        (stride > 1 or other channels); the others keep the shape, so their shortcut is the identity."""
+        (stride > 1 or other channels); the others keep the shape, so their shortcut is the identity.
+        ``dilate``: the stride becomes dilation (torchvision's rule: the first block keeps the previous
+        stage's dilation, the rest use the new one)."""
+        previous_dilation = self.dilation
+        if dilate:
+            self.dilation, stride = self.dilation * stride, 1
         downsample = None
         out_planes = planes * self.block.expansion
         if not self.plain and (stride != 1 or self.inplanes != out_planes):
@@ -161,10 +183,11 @@ class ResNet(nn.Module):
                 downsample = nn.Sequential(conv1x1(self.inplanes, out_planes, stride), self._norm_layer(out_planes))
             else:
                 downsample = PadShortcut(out_planes, stride)
-        stage = [self.block(self.inplanes, planes, stride, downsample, self._norm_layer, self.plain)]
+        stage = [self.block(self.inplanes, planes, stride, downsample, self._norm_layer, self.plain,
+                            dilation=previous_dilation)]
         self.inplanes = out_planes
-        stage += [self.block(self.inplanes, planes, norm_layer=self._norm_layer, plain=self.plain)
-                  for _ in range(1, blocks)]
+        stage += [self.block(self.inplanes, planes, norm_layer=self._norm_layer, plain=self.plain,
+                             dilation=self.dilation) for _ in range(1, blocks)]
         return nn.Sequential(*stage)
 
     def _init_weights(self, zero_init_residual: bool) -> None:
@@ -181,13 +204,21 @@ class ResNet(nn.Module):
                     last = m.bn3 if isinstance(m, Bottleneck) else m.bn2
                     nn.init.constant_(last.weight, 0)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:     # (N, 3, H, W) -> (N, num_classes)
+    def features(self, x: torch.Tensor) -> OrderedDict[str, torch.Tensor]:
+        """Every stage's output by name, ``{"layer1": (N, C1, H/4, W/4), ..., "layer4": (N, C4, H/32, W/32)}``
+        for the ImageNet stem (a dilated stage keeps its input's size): the taps a detection or
+        segmentation head reads (torchvision's ``IntermediateLayerGetter`` gives the same tensors)."""
         if x.dim() != 4:
             raise ValueError(f"ResNet takes images (N, C, H, W); got shape {tuple(x.shape)}. "
                              "Add a batch axis with x.unsqueeze(0) for a single image.")
-        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))  # imagenet stem: (N, 64, H/4, W/4); cifar: (N, w, H, W)
+        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))  # ImageNet stem: (N, 64, H/4, W/4); small: (N, w, H, W)
+        taps = OrderedDict()
         for name in self.stage_names:
-            x = getattr(self, name)(x)                        # each stage after the first: H/2, W/2, more channels
+            x = taps[name] = getattr(self, name)(x)           # each stage after the first: H/2, W/2, more channels
+        return taps
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:     # (N, 3, H, W) -> (N, num_classes)
+        x = self.features(x)[self.stage_names[-1]]
         x = torch.flatten(self.avgpool(x), 1)                 # (N, C_last)
         return self.fc(x)                                     # (N, num_classes)
 
@@ -224,7 +255,7 @@ def resnet_cifar(depth: int = 20, num_classes: int = 10, *, plain: bool = False,
     if depth < 8 or (depth - 2) % 6:
         raise ValueError(f"a CIFAR ResNet has 6n + 2 layers (20, 32, 44, 56, 110); got depth={depth}.")
     n = (depth - 2) // 6
-    return ResNet(BasicBlock, [n, n, n], num_classes, widths=(16, 32, 64), stem="cifar", shortcut=shortcut,
+    return ResNet(BasicBlock, [n, n, n], num_classes, widths=(16, 32, 64), small_input=True, shortcut=shortcut,
                   plain=plain, **kwargs)
 
 
@@ -232,4 +263,4 @@ def resnet_fast(num_classes: int = 10, widths: Sequence[int] = (64, 128, 256, 51
     """The small fast CIFAR net of ``benchmarks/recipes/resnet_cifar.py``, in the spirit of Page's ResNet-9
     (2018): a 3x3 stem and one BasicBlock per stage ([1, 1, 1, 1], 10 layers), each stage after the first
     halving the image with a strided first convolution and a projection shortcut."""
-    return ResNet(BasicBlock, [1] * len(widths), num_classes, widths=widths, stem="cifar", **kwargs)
+    return ResNet(BasicBlock, [1] * len(widths), num_classes, widths=widths, small_input=True, **kwargs)

@@ -54,6 +54,7 @@ from dlcourse.exercises import ch10_lenet5 as exercises
 from dlcourse.models import lenet5
 from dlcourse.models.lenet import C3_TABLE
 from dlcourse.plot import plot_confusion_matrix, show_images
+from dlcourse.profiling import count_params
 
 device = dlcourse.setup(seed=0)
 
@@ -99,7 +100,7 @@ plt.show()
 # %%
 c1 = nn.Conv2d(1, 6, kernel_size=5, padding=2)
 h = torch.relu(c1(x_digits))
-print(f"C1 output {tuple(h.shape)}, parameters {sum(p.numel() for p in c1.parameters())}")
+print(f"C1 output {tuple(h.shape)}, parameters {count_params(c1)}")
 
 # %% [markdown]
 # **S2** halves each map: the paper adds each 2x2 window, multiplies by a trainable
@@ -121,7 +122,7 @@ print(f"S2 output {tuple(h.shape)}")
 c3 = nn.Conv2d(6, 16, kernel_size=5)
 s4 = nn.MaxPool2d(2)
 h = torch.relu(c3(h))
-print(f"C3 output {tuple(h.shape)}, parameters {sum(p.numel() for p in c3.parameters())}")
+print(f"C3 output {tuple(h.shape)}, parameters {count_params(c3)}")
 h = s4(h)
 print(f"S4 output {tuple(h.shape)}")
 
@@ -136,11 +137,11 @@ c5 = nn.Conv2d(16, 120, kernel_size=5)
 f6 = nn.Linear(120, 84)
 output = nn.Linear(84, 10)
 h = torch.relu(c5(h)).flatten(1)
-print(f"C5 output {tuple(h.shape)}, parameters {sum(p.numel() for p in c5.parameters()):,}")
+print(f"C5 output {tuple(h.shape)}, parameters {count_params(c5):,}")
 h = torch.relu(f6(h))
-print(f"F6 output {tuple(h.shape)}, parameters {sum(p.numel() for p in f6.parameters()):,}")
+print(f"F6 output {tuple(h.shape)}, parameters {count_params(f6):,}")
 logits = output(h)
-print(f"output {tuple(logits.shape)}, parameters {sum(p.numel() for p in output.parameters())}")
+print(f"output {tuple(logits.shape)}, parameters {count_params(output)}")
 
 # %% [markdown]
 # Put together as one module (the attribute names are the reference's, so its state dict loads
@@ -166,7 +167,7 @@ h = x_digits
 for name, layer in mine.named_children():
     h = layer(h.flatten(1) if name == "f6" else h)
     print(f"{name:7s} {type(layer).__name__:10s} -> {tuple(h.shape)}")
-print(f"parameters: {sum(p.numel() for p in mine.parameters()):,}")
+print(f"parameters: {count_params(mine):,}")
 
 # %% [markdown]
 # ## 3. Check: our build against `dlcourse` and PyTorch
@@ -221,9 +222,9 @@ print(f"C3 with the table: {int(table.sum())} kernels of 5x5 + 16 biases = {c3_p
 paper, modern = lenet5(variant="paper"), lenet5(variant="modern")
 print(f"{'layer':7s} {'paper':>8s} {'modern':>8s}")
 for name in ("c1", "s2", "c3", "s4", "c5", "f6", "output"):
-    counts = [sum(p.numel() for p in getattr(m, name).parameters()) for m in (paper, modern)]
+    counts = [count_params(getattr(m, name)) for m in (paper, modern)]
     print(f"{name.upper():7s} {counts[0]:8,} {counts[1]:8,}")
-print(f"{'total':7s} {sum(p.numel() for p in paper.parameters()):8,} {sum(p.numel() for p in modern.parameters()):8,}")
+print(f"{'total':7s} {count_params(paper):8,} {count_params(modern):8,}")
 
 # %% [markdown]
 # ## 5. Training on MNIST

@@ -60,13 +60,9 @@ from dlcourse.models import vgg
 from dlcourse.models.alexnet import alexnet
 from dlcourse.models.vgg import cfgs
 from dlcourse.plot import show_images
+from dlcourse.profiling import count_params
 
 device = dlcourse.setup(seed=0)
-
-
-def n_params(model: nn.Module) -> int:
-    return sum(p.numel() for p in model.parameters())
-
 
 # %% [markdown]
 # The budget. `FAST` is set by CI (`DLCOURSE_FAST=1`): the same real CIFAR-10 images, fewer
@@ -111,9 +107,9 @@ x = torch.randn(1, 3, 224, 224)
 for i, layer in enumerate(features):
     x = layer(x)
     if not isinstance(layer, nn.ReLU):
-        print(f"features.{i:<2d} {type(layer).__name__:10s} -> {tuple(x.shape)}, {n_params(layer):>9,} parameters")
-print(f"classifier: 9216 -> 4096 -> 4096 -> 1000, {n_params(classifier):,} parameters")
-print(f"total {n_params(features) + n_params(classifier):,}; the convolutions hold {n_params(features) / 1e6:.1f} M")
+        print(f"features.{i:<2d} {type(layer).__name__:10s} -> {tuple(x.shape)}, {count_params(layer):>9,} parameters")
+print(f"classifier: 9216 -> 4096 -> 4096 -> 1000, {count_params(classifier):,} parameters")
+print(f"total {count_params(features) + count_params(classifier):,}; the convolutions hold {count_params(features) / 1e6:.1f} M")
 
 # %% [markdown]
 # The image shrinks 224 → 55 → 27 → 13 → 6 while the channels grow 3 → 256; 96% of the
@@ -143,7 +139,7 @@ reference.load_state_dict(theirs.state_dict(), strict=True)
 images = torch.randn(2, 3, 224, 224)
 dlcourse.check_like_torch("our AlexNet vs torchvision", mine, theirs, images)
 dlcourse.check_like_torch("dlcourse.models.alexnet vs torchvision", reference, theirs, images)
-print(f"parameters: ours {n_params(mine):,}, dlcourse {n_params(reference):,}, torchvision {n_params(theirs):,}")
+print(f"parameters: ours {count_params(mine):,}, dlcourse {count_params(reference):,}, torchvision {count_params(theirs):,}")
 
 # %% [markdown]
 # ## 2. What made AlexNet work
@@ -254,7 +250,7 @@ plt.show()
 # %%
 full = nn.Conv2d(96, 256, kernel_size=5, padding=2)
 split = nn.Conv2d(96, 256, kernel_size=5, padding=2, groups=2)
-print(f"conv2 of the paper: all-to-all {n_params(full):,} parameters, two GPUs (groups=2) {n_params(split):,}")
+print(f"conv2 of the paper: all-to-all {count_params(full):,} parameters, two GPUs (groups=2) {count_params(split):,}")
 
 # %% [markdown]
 # The paper's own two-tower network (96-256-384-384-256 kernels; conv3 and the fully connected
@@ -269,7 +265,7 @@ paper_alexnet = nn.Sequential(
     nn.Conv2d(384, 256, 3, padding=1, groups=2), nn.ReLU(), nn.MaxPool2d(3, 2), nn.Flatten(),
     nn.Linear(256 * 6 * 6, 4096), nn.ReLU(), nn.Linear(4096, 4096), nn.ReLU(), nn.Linear(4096, 1000),
 )
-print(f"the paper's AlexNet: {n_params(paper_alexnet):,} parameters ('60 million', section 1); "
+print(f"the paper's AlexNet: {count_params(paper_alexnet):,} parameters ('60 million', section 1); "
       f"output {tuple(paper_alexnet(torch.randn(1, 3, 224, 224)).shape)}")
 
 # %% [markdown]
@@ -297,8 +293,8 @@ for key, depth in (("A", 11), ("B", 13), ("D", 16), ("E", 19)):
 
 # %%
 c = 256
-print(f"one 7x7 conv: {n_params(nn.Conv2d(c, c, 7, bias=False)):,} weights; "
-      f"three 3x3 convs: {3 * n_params(nn.Conv2d(c, c, 3, bias=False)):,}")
+print(f"one 7x7 conv: {count_params(nn.Conv2d(c, c, 7, bias=False)):,} weights; "
+      f"three 3x3 convs: {3 * count_params(nn.Conv2d(c, c, 3, bias=False)):,}")
 
 # %% [markdown]
 # **The counts**, ours against torchvision's (built on PyTorch's `meta` device: shapes without
@@ -325,8 +321,8 @@ with torch.device("meta"):
     for key, name in (("A", "vgg11"), ("B", "vgg13"), ("D", "vgg16"), ("E", "vgg19")):
         for bn in (False, True):
             full_name = name + ("_bn" if bn else "")
-            counts = [n_params(MyVGG(make_layers(cfgs[key], bn))), n_params(getattr(vgg, full_name)()),
-                      n_params(getattr(torchvision.models, full_name)(weights=None))]
+            counts = [count_params(MyVGG(make_layers(cfgs[key], bn))), count_params(getattr(vgg, full_name)()),
+                      count_params(getattr(torchvision.models, full_name)(weights=None))]
             assert len(set(counts)) == 1, f"{full_name}: {counts}"
             print(f"{full_name:9s} ours = dlcourse = torchvision = {counts[0]:,}")
 
@@ -359,7 +355,7 @@ train_set = dlcourse.data.cifar10_augmented("train", crop_flip, limit=VGG_TRAIN_
 test_loader = DataLoader(dlcourse.data.cifar10("test", limit=TEST_LIMIT), 500)
 torch.manual_seed(0)
 small_vgg = vgg.vgg_cifar(SMALL_CFG, num_classes=10, batch_norm=True, dropout=0.3)
-print(f"small VGG: {n_params(small_vgg):,} parameters")
+print(f"small VGG: {count_params(small_vgg):,} parameters")
 loader = DataLoader(train_set, BATCH_SIZE, shuffle=True, generator=torch.Generator().manual_seed(0))
 optimizer = torch.optim.SGD(small_vgg.parameters(), lr=0.05, momentum=0.9, weight_decay=5e-4, nesterov=True)
 scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=0.1, total_steps=VGG_EPOCHS * len(loader))

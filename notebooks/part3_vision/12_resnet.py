@@ -57,6 +57,7 @@ import dlcourse
 from dlcourse.data import cifar10
 from dlcourse.exercises import ch12_resnet as exercises
 from dlcourse.models import resnet as ref                 # the course's reference implementation
+from dlcourse.profiling import count_params
 
 device = dlcourse.setup(seed=0)
 
@@ -234,15 +235,11 @@ TABLE_1 = {"resnet18": (BasicBlock, [2, 2, 2, 2]), "resnet34": (BasicBlock, [3, 
 # weights would take seconds to initialise), ours against `dlcourse` and torchvision:
 
 # %%
-def n_params(model):
-    return sum(p.numel() for p in model.parameters())
-
-
 print(f"{'model':10s} {'ours':>12s} {'dlcourse':>12s} {'torchvision':>12s}")
 for name, (block, layers) in TABLE_1.items():
     with torch.device("meta"):
-        counts = [n_params(ResNet(block, layers)), n_params(getattr(ref, name)()),
-                  n_params(getattr(torchvision.models, name)(weights=None))]
+        counts = [count_params(ResNet(block, layers)), count_params(getattr(ref, name)()),
+                  count_params(getattr(torchvision.models, name)(weights=None))]
     assert counts[0] == counts[1] == counts[2], f"{name}: {counts}"
     print(f"{name:10s} " + " ".join(f"{c:12,d}" for c in counts))
 
@@ -269,8 +266,8 @@ dlcourse.check_like_torch("ResNet-18 vs torchvision (train mode)", ours18, their
 
 # %%
 for depth in (20, 56):
-    print(f"ResNet-{depth}: {n_params(ref.resnet_cifar(depth)):,} parameters; plain-{depth}: "
-          f"{n_params(ref.resnet_cifar(depth, plain=True)):,}")
+    print(f"ResNet-{depth}: {count_params(ref.resnet_cifar(depth)):,} parameters; plain-{depth}: "
+          f"{count_params(ref.resnet_cifar(depth, plain=True)):,}")
 
 # %% [markdown]
 # ## 5. The degradation problem on CIFAR-10

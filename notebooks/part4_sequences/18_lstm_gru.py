@@ -59,6 +59,7 @@ import dlcourse
 from dlcourse.data import TextSplit, Vocab, load_sst2, load_trec, text_loader, tokenize
 from dlcourse.exercises import ch18_lstm_gru as exercises
 from dlcourse.models import GRUCell, LSTM, RNNClassifier
+from dlcourse.profiling import count_params
 
 device = dlcourse.setup(seed=0)
 
@@ -377,7 +378,7 @@ for bidirectional in (False, True):
                  val_loader=text_loader(trec_dev, trec_vocab, 256, shuffle=False), clip_grad=5.0,
                  device=device, amp=False, progress=False, live_plot=False)
     accuracy = dlcourse.evaluate(model, text_loader(trec_test, trec_vocab, 256, shuffle=False), amp=False)["accuracy"]
-    trec_results[name] = (accuracy, sum(p.numel() for p in model.parameters()))
+    trec_results[name] = (accuracy, count_params(model))
     print(f"{name:6s} TREC test accuracy {accuracy:.3f} ({trec_results[name][1]:,} parameters)")
 
 # %%

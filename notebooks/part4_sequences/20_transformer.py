@@ -62,6 +62,7 @@ from dlcourse.models import (LearnedPositionalEncoding, MultiheadAttention, Seq2
 from dlcourse.models.attention import causal_mask
 from dlcourse.models.seq2seq import translation_eval_step
 from dlcourse.widgets import draw_attention
+from dlcourse.profiling import count_params
 
 device = dlcourse.setup(seed=0)
 
@@ -340,7 +341,7 @@ for norm_first in (False, True):
                                                      memory_key_padding_mask=src_padding),
                               lambda s, t: theirs(s, t, tgt_mask=causal_mask(5), src_key_padding_mask=src_padding,
                                                   memory_key_padding_mask=src_padding), src, tgt, verbose=False)
-print("parameters:", sum(p.numel() for p in ours.parameters()), "==", sum(p.numel() for p in theirs.parameters()))
+print("parameters:", count_params(ours), "==", count_params(theirs))
 
 # %% [markdown]
 # `dlcourse.models.Transformer` is this same model with `nn.Transformer`'s full argument list
@@ -385,7 +386,7 @@ history = dlcourse.fit(model, loader, optimizer, epochs=EPOCHS,
                        step=lambda m, b: translation_step(m, b, label_smoothing=0.1),
                        val_step=translation_eval_step(max_len=14), val_loader=held_out, scheduler=scheduler,
                        scheduler_interval="step", device=device, title="numbers -> words")
-print(f"{sum(p.numel() for p in model.parameters()):,} weights; held-out token accuracy "
+print(f"{count_params(model):,} weights; held-out token accuracy "
       f"{history.last('val_token_accuracy'):.1%}, exact translations (greedy) {history.last('val_sequence_accuracy'):.1%}")
 
 # %% [markdown]
