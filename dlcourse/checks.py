@@ -25,8 +25,8 @@ from dlcourse.precision import allowed_error, in_float32, in_float64
 from dlcourse.rules import READY_MADE_ACTIVATIONS, forbid, forbidden_now, in_student_process
 
 __all__ = ["CheckError", "check_shape", "check_dtype", "check_close", "check_like_torch", "matches", "shadow_of",
-           "randomise_batchnorm", "numerical_gradient", "grad_check", "max_relative_error", "READY_MADE_ACTIVATIONS",
-           "forbid", "forbidden_now", "in_student_process"]
+           "randomise_batchnorm", "randomise_weights", "numerical_gradient", "grad_check", "max_relative_error",
+           "READY_MADE_ACTIVATIONS", "forbid", "forbidden_now", "in_student_process"]
 
 
 def _fmt_shape(shape) -> str:
@@ -346,3 +346,29 @@ def randomise_batchnorm(*models: torch.nn.Module, seed: int = 1) -> None:
                     s[prefix + name] = value.to(s[prefix + name].dtype).clone()
     for m, s in zip(models, states):
         m.load_state_dict(s)
+
+
+def randomise_weights(module: torch.nn.Module, seed: int = 0) -> torch.nn.Module:
+    """Every parameter of ``module`` random, and every BatchNorm's statistics (``randomise_batchnorm``):
+    a check built on default weights cannot tell a norm's gain from its shift, nor 0 from a missing bias.
+
+    Weights of two or more dimensions are He-scaled, z * sqrt(2 / fan_in), so deep stacks stay of
+    order one; a normalisation layer's gain (a module whose class name holds "Norm") is 1 + 0.3 z;
+    other vectors (biases, shifts) 0.2 z. Drawn in float64 and cast, so a float64 copy of the same
+    module gets the same numbers. Returns the module.
+    """
+    g = torch.Generator().manual_seed(seed)
+    gains = {f"{prefix}.weight" if prefix else "weight" for prefix, m in module.named_modules()
+             if "Norm" in type(m).__name__}
+    with torch.no_grad():
+        for name, p in module.named_parameters():
+            z = torch.randn(p.shape, generator=g, dtype=torch.float64)
+            if name in gains:
+                z = 1 + 0.3 * z
+            elif p.dim() >= 2:
+                z = z * (2.0 / p[0].numel()) ** 0.5
+            else:
+                z = 0.2 * z
+            p.copy_(z.to(p.dtype))
+    randomise_batchnorm(module, seed=seed + 1)
+    return module

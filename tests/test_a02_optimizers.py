@@ -12,7 +12,7 @@ import torch
 from torch.optim import Optimizer
 
 from dlcourse.checks import CheckError
-from dlcourse.exercises import a02_optimizers as a02
+from dlcourse.exercises.assignments import a02_optimizers as a02
 
 
 class SharedStateAdam(Optimizer):

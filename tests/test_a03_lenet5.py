@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from dlcourse.checks import CheckError
-from dlcourse.exercises import a03_lenet5 as a03
+from dlcourse.exercises.assignments import a03_lenet5 as a03
 from dlcourse.profiling import count_params
 
 

@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from dlcourse.checks import CheckError
-from dlcourse.exercises import a04_resnet_cifar10 as a04
+from dlcourse.exercises.assignments import a04_resnet_cifar10 as a04
 from dlcourse.profiling import count_params
 
 

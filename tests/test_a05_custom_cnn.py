@@ -8,7 +8,7 @@ from torchvision import datasets, transforms
 
 from dlcourse.checks import CheckError
 from dlcourse.data import CIFAR10_MEAN, CIFAR10_STD
-from dlcourse.exercises import a05_custom_cnn as a05
+from dlcourse.exercises.assignments import a05_custom_cnn as a05
 
 
 def folder(normalize=True, to_tensor=True, split_dir=True):

@@ -8,7 +8,7 @@ import torch
 import torch.nn as nn
 
 from dlcourse.checks import CheckError
-from dlcourse.exercises import a06_rnn_timeseries as a06
+from dlcourse.exercises.assignments import a06_rnn_timeseries as a06
 
 
 def rnn_cell(x, h, w_ih, w_hh, b_ih, b_hh):
@@ -120,7 +120,7 @@ def test_the_grader_sees_its_own_timeouts_and_the_students_errors_as_messages():
     """call_student (shared by a06-a09) turns the student's exceptions, which arrive from their
     process as RemoteError, into a CheckError with the fix, but never a timeout of the grading wire:
     the judge must see that one to stop the student's process."""
-    from dlcourse.exercises.sequence_checks import call_student
+    from dlcourse.exercises.assignments.sequence_checks import call_student
     from dlcourse.grading import wire
 
     def raising(error):

@@ -8,7 +8,7 @@ import torch
 import torch.nn as nn
 
 from dlcourse.checks import CheckError
-from dlcourse.exercises import a07_lstm_sentiment as a07
+from dlcourse.exercises.assignments import a07_lstm_sentiment as a07
 
 
 def lstm_cell(x, h, c, w_ih, w_hh, b_ih, b_hh):

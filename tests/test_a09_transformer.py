@@ -11,7 +11,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from dlcourse.checks import CheckError
-from dlcourse.exercises import a09_transformer as a09
+from dlcourse.exercises.assignments import a09_transformer as a09
 
 
 def attention(q, k, v, mask=None):

@@ -6,7 +6,7 @@ import torch.nn.functional as F
 
 from dlcourse.checks import CheckError
 from dlcourse.conv import conv2d, max_pool2d
-from dlcourse.exercises import ch09_convolutions as exercises
+from dlcourse.exercises.chapters import ch09_convolutions as exercises
 
 
 def conv2d_loops_flipped(x, weight, bias, stride=1, padding=0):

@@ -3,8 +3,8 @@ answer passes, and each typical wrong answer fails with a hint (tests/conftest.p
 import torch
 import torch.nn.functional as F
 
-from dlcourse.exercises import ch10_lenet5 as ch10
-from dlcourse.exercises import ch11_alexnet_vgg as ch11
+from dlcourse.exercises.chapters import ch10_lenet5 as ch10
+from dlcourse.exercises.chapters import ch11_alexnet_vgg as ch11
 
 
 # ----------------------------------------------------------------------------- chapter 10

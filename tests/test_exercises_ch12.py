@@ -5,7 +5,7 @@ import torch
 import torch.nn.functional as F
 
 from dlcourse.checks import CheckError
-from dlcourse.exercises import ch12_resnet as exercises
+from dlcourse.exercises.chapters import ch12_resnet as exercises
 
 
 def block_params(kind, inplanes, planes, stride, *, bn=2, projection="when-needed"):

@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from dlcourse.checks import CheckError
-from dlcourse.exercises import ch13_efficient_cnns as exercises
+from dlcourse.exercises.chapters import ch13_efficient_cnns as exercises
 
 
 # ---- right answers (as in solutions/chapters/13_efficient_cnns.py, which test_chapter_solutions.py runs)

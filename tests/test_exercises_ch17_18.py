@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from dlcourse.checks import CheckError
-from dlcourse.exercises import ch17_rnn, ch18_lstm_gru
+from dlcourse.exercises.chapters import ch17_rnn, ch18_lstm_gru
 
 
 def _rnn(x, h0, W_ih, W_hh, b_ih, b_hh, act=torch.tanh, use_bhh=True, keep_h0=False, transpose=True, carry=True):

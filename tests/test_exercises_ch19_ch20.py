@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from dlcourse.checks import CheckError
-from dlcourse.exercises import ch19_attention as ch19
-from dlcourse.exercises import ch20_transformer as ch20
+from dlcourse.exercises.chapters import ch19_attention as ch19
+from dlcourse.exercises.chapters import ch20_transformer as ch20
 
 
 def attention(q, k, v, mask=None, scale=None, keep_means_hide=False, softmax_dim=-1):

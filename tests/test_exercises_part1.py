@@ -7,9 +7,9 @@ import pytest
 import torch
 
 from dlcourse.autograd import Value
-from dlcourse.exercises import ch01_tensors_autograd as ch01
-from dlcourse.exercises import ch02_perceptron as ch02
-from dlcourse.exercises import ch03_mlp_activations as ch03
+from dlcourse.exercises.chapters import ch01_tensors_autograd as ch01
+from dlcourse.exercises.chapters import ch02_perceptron as ch02
+from dlcourse.exercises.chapters import ch03_mlp_activations as ch03
 
 
 # ---- chapter 01 ------------------------------------------------------------------------

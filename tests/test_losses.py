@@ -5,7 +5,7 @@ import torch.nn.functional as F
 
 from dlcourse import losses as L
 from dlcourse.checks import check_like_torch
-from dlcourse.exercises import ch05_losses as exercises
+from dlcourse.exercises.chapters import ch05_losses as exercises
 
 SEEDS = [0, 1, 2]
 REDUCTIONS = ["mean", "sum", "none"]

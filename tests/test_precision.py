@@ -238,7 +238,7 @@ def test_the_allowance_follows_the_computation_not_a_constant():
 def test_a06_gradient_that_cancels_passes_where_a_relative_tolerance_failed():
     """The reported case: weight_hh's gradient entry -0.0065 sums terms of size ~20 over T=15, so
     the AMD EPYC's right answer was 2.7e-5 off torch's where rtol 1e-4 allowed 1.1e-5."""
-    from dlcourse.exercises import a06_rnn_timeseries as a06
+    from dlcourse.exercises.assignments import a06_rnn_timeseries as a06
     a06.check_rnn_layer(lambda *a: _blocked_rnn(*a), n=4, t=15, d=1, h=8, seed=22)
 
 

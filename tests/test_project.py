@@ -126,3 +126,27 @@ def test_no_package_attribute_shadows_a_model_module():
         if path.stem != "__init__":
             assert isinstance(getattr(models, path.stem, None) or importlib.import_module(f"dlcourse.models.{path.stem}"),
                               types.ModuleType), f"dlcourse.models.{path.stem} is not the module {path.name}"
+
+
+def test_exercise_checks_are_split_by_kind_and_assignments_name_their_chapter():
+    """dlcourse/exercises/: chapters/ch<NN>_*.py per chapter notebook, assignments/a<NN>_*.py per
+    assignment in source/, each naming (CHAPTER) the chapter notebook it practises."""
+    import importlib
+
+    exercises = ROOT / "dlcourse" / "exercises"
+    assert sorted(p.name for p in exercises.glob("*.py")) == ["__init__.py"], "a check module outside its kind"
+    chapters = {p.stem for p in (ROOT / "notebooks").rglob("*.py")}
+    for path in sorted((exercises / "chapters").glob("ch*.py")):
+        assert path.stem[2:] in chapters, f"{path.name} has no chapter notebook {path.stem[2:]}"
+    assignments = sorted((exercises / "assignments").glob("a[0-9]*.py"))
+    assert assignments
+    for path in assignments:
+        assert (ROOT / "source" / path.stem).is_dir(), f"{path.name} has no assignment source/{path.stem}"
+        chapter = importlib.import_module(f"dlcourse.exercises.assignments.{path.stem}").CHAPTER
+        assert chapter in chapters, f"{path.stem}.CHAPTER = {chapter!r} is not a chapter notebook"
+    # notebooks downloaded before the split import the flat names; they still resolve
+    old = importlib.import_module("dlcourse.exercises")
+    assert old.ch12_resnet is importlib.import_module("dlcourse.exercises.chapters.ch12_resnet")
+    assert old.a04_resnet_cifar10 is importlib.import_module("dlcourse.exercises.assignments.a04_resnet_cifar10")
+    with pytest.raises(AttributeError):
+        old.ch12_nothing_here

@@ -14,7 +14,7 @@ from torch.utils.data import DataLoader, TensorDataset
 import dlcourse
 from dlcourse import clipping, schedules as S
 from dlcourse.checks import CheckError, check_close
-from dlcourse.exercises import ch08_schedules as exercises
+from dlcourse.exercises.chapters import ch08_schedules as exercises
 from dlcourse.lr_finder import lr_find, smoothed_losses
 
 LR = 0.1

@@ -14,7 +14,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from dlcourse.checks import CheckError, check_close
+from dlcourse.checks import CheckError, check_close, randomise_weights
 from dlcourse.models import attention
 from dlcourse.models.attention import MultiheadAttention, causal_mask, scaled_dot_product_attention
 from dlcourse.models.transformer import (LearnedPositionalEncoding, SinusoidalPositionalEncoding, Transformer,
@@ -65,20 +65,9 @@ def _parity(family, ours, theirs, *inputs, call=None, dtype=torch.float32, seed=
     return worst
 
 
-def _randomize(module, seed=0):
-    """Every parameter random: gains 1 + 0.3 z, everything else 0.3 z (z standard normal)."""
-    g = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for name, p in module.named_parameters():
-            z = torch.randn(p.shape, generator=g, dtype=torch.float64).to(p.dtype)
-            owner = name.rpartition(".")[0].rpartition(".")[2]           # "norm1" in "layers.0.norm1.weight"
-            p.copy_(1 + 0.3 * z if owner.startswith("norm") and name.endswith("weight") else 0.3 * z)
-    return module
-
-
 def _pair(ours_cls, theirs_cls, *args, dtype=torch.float32, train=False, **kwargs):
     """torch's module, randomised, and ours holding its weights by a state-dict key copy."""
-    theirs = _randomize(theirs_cls(*args, **kwargs).to(dtype))
+    theirs = randomise_weights(theirs_cls(*args, **kwargs).to(dtype))
     ours = ours_cls(*args, **kwargs).to(dtype)
     ours.load_state_dict(theirs.state_dict())
     return ours.train(train), theirs.train(train)
@@ -265,7 +254,7 @@ def test_same_names_same_order_same_seed_same_weights(make):
     for key, value in theirs.state_dict().items():
         assert torch.equal(ours.state_dict()[key], value), key
     ours.load_state_dict(theirs.state_dict())
-    theirs.load_state_dict(_randomize(ours).state_dict())
+    theirs.load_state_dict(randomise_weights(ours).state_dict())
 
 
 def test_torchs_inference_fast_path_differs_only_at_padding():
@@ -300,7 +289,7 @@ class _EmbeddingPositions(nn.Embedding):
 
 
 def test_learned_positions_load_an_embedding_by_key_copy():
-    theirs = _randomize(_EmbeddingPositions(10, E))
+    theirs = randomise_weights(_EmbeddingPositions(10, E))
     ours = LearnedPositionalEncoding(E, 10, batch_first=True)
     ours.load_state_dict(theirs.state_dict())
     _parity("learned positions", ours, theirs, _seq(L, batch_first=True))
@@ -369,7 +358,7 @@ class _HeadsInterleaved(MultiheadAttention):
 
 
 def test_heads_split_in_the_wrong_order_are_caught():
-    theirs = _randomize(nn.MultiheadAttention(E, H, batch_first=True))
+    theirs = randomise_weights(nn.MultiheadAttention(E, H, batch_first=True))
     ours = _HeadsInterleaved(E, H, batch_first=True)
     ours.load_state_dict(theirs.state_dict())
     with pytest.raises(CheckError):
@@ -378,7 +367,7 @@ def test_heads_split_in_the_wrong_order_are_caught():
 
 def test_layer_norm_before_and_after_swapped_is_caught():
     for ours_first in (True, False):
-        theirs = _randomize(nn.TransformerEncoderLayer(E, H, FF, 0.0, norm_first=not ours_first))
+        theirs = randomise_weights(nn.TransformerEncoderLayer(E, H, FF, 0.0, norm_first=not ours_first))
         ours = TransformerEncoderLayer(E, H, FF, 0.0, norm_first=ours_first)
         ours.load_state_dict(theirs.state_dict())
         with pytest.raises(CheckError):

@@ -1,52 +1,86 @@
-"""Reference models, one module per architecture (the README's chapter map says which chapter builds which).
+"""Reference models, one module per family (the README's chapter map says which chapter builds which).
 
-The builders googlenet(), alexnet() and build_efficientnet() stay in their modules: a package
-attribute named googlenet or alexnet would shadow the submodule of that name.
+Each family module lists its public names in ``__all__``, and that list is the registry: this
+package reads the lists (statically, without importing anything) and imports a family on first
+use, so ``dlcourse.models.ResNet`` loads ``dlcourse.models.resnet`` and nothing else. A new
+chapter adds its module and edits nothing here, so chapters written side by side do not collide
+in this file.
+
+A name that is also a module's name means the module: ``dlcourse.models.googlenet`` is the
+GoogLeNet family, its builder ``dlcourse.models.googlenet.googlenet()``. A name re-exported by
+several families (``SqueezeExcitation``, from ``blocks``) resolves to the module that defines it;
+two families defining the same name is an error, caught by ``tests/test_models_registry.py``.
 """
-from dlcourse.models.airbench import (FrozenScaleBatchNorm2d, ResidualConvGroup, WhitenedResNet, WhiteningStem,
-                                     resnet_whitened)
-from dlcourse.models.alexnet import AlexNet, alexnet_cifar
-from dlcourse.models.attention import (AdditiveAttention, MultiheadAttention, capture_attention,
-                                       scaled_dot_product_attention)
-from dlcourse.models.decoding import beam_search, greedy_decode, sequence_accuracy
-from dlcourse.models.efficientnet import (EfficientNet, MBConv, SqueezeExcitation, efficientnet_b0,
-                                          efficientnet_b0_cifar, efficientnet_b1, efficientnet_b2, efficientnet_b3,
-                                          efficientnet_b4, efficientnet_b5, efficientnet_b6, efficientnet_b7)
-from dlcourse.models.googlenet import GoogLeNet, Inception, googlenet_cifar
-from dlcourse.models.lenet import LeNet5, lenet5
-from dlcourse.models.mlp import MLP, ManualMLP
-from dlcourse.models.mobilenet import (DepthwiseSeparable, InvertedResidual, MobileNetV1, MobileNetV2, mobilenet_v1,
-                                       mobilenet_v1_cifar, mobilenet_v2, mobilenet_v2_cifar)
-from dlcourse.models.perceptron import Perceptron
-from dlcourse.models.resnet import (BasicBlock, Bottleneck, ResNet, resnet18, resnet34, resnet50, resnet101,
-                                    resnet152, resnet_cifar, resnet_fast)
-from dlcourse.models.rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
-from dlcourse.models.rnn_tasks import RNNClassifier, RNNForecaster
-from dlcourse.models.seq2seq import BahdanauSeq2Seq, Seq2SeqTransformer, translation_step
-from dlcourse.models.small_cnn import SmallCNN
-from dlcourse.models.transformer import (LearnedPositionalEncoding, SinusoidalPositionalEncoding, Transformer,
-                                         TransformerDecoder, TransformerDecoderLayer, TransformerEncoder,
-                                         TransformerEncoderLayer)
-from dlcourse.models.vgg import (VGG, vgg11, vgg11_bn, vgg13, vgg13_bn, vgg16, vgg16_bn, vgg19, vgg19_bn,
-                                 vgg_cifar)
+from __future__ import annotations
 
-__all__ = [
-    # Part 1
-    "Perceptron", "MLP", "ManualMLP", "SmallCNN",
-    # Part 3: convolutional networks
-    "LeNet5", "lenet5", "AlexNet", "alexnet_cifar", "VGG", "vgg11", "vgg11_bn", "vgg13", "vgg13_bn", "vgg16",
-    "vgg16_bn", "vgg19", "vgg19_bn", "vgg_cifar",
-    "BasicBlock", "Bottleneck", "ResNet", "resnet18", "resnet34", "resnet50", "resnet101", "resnet152",
-    "resnet_cifar", "resnet_fast", "FrozenScaleBatchNorm2d", "ResidualConvGroup", "WhitenedResNet", "WhiteningStem",
-    "resnet_whitened",
-    "GoogLeNet", "Inception", "googlenet_cifar", "DepthwiseSeparable", "InvertedResidual", "MobileNetV1",
-    "MobileNetV2", "mobilenet_v1", "mobilenet_v1_cifar", "mobilenet_v2", "mobilenet_v2_cifar",
-    "EfficientNet", "MBConv", "SqueezeExcitation", "efficientnet_b0", "efficientnet_b0_cifar", "efficientnet_b1",
-    "efficientnet_b2", "efficientnet_b3", "efficientnet_b4", "efficientnet_b5", "efficientnet_b6", "efficientnet_b7",
-    # Part 4: sequence models
-    "RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell", "RNNClassifier", "RNNForecaster",
-    "scaled_dot_product_attention", "MultiheadAttention", "AdditiveAttention", "capture_attention",
-    "SinusoidalPositionalEncoding", "LearnedPositionalEncoding", "TransformerEncoderLayer",
-    "TransformerDecoderLayer", "TransformerEncoder", "TransformerDecoder", "Transformer",
-    "BahdanauSeq2Seq", "Seq2SeqTransformer", "translation_step", "greedy_decode", "beam_search", "sequence_accuracy",
-]
+import ast
+import difflib
+import importlib
+import pkgutil
+from pathlib import Path
+
+_HERE = Path(__file__).parent
+
+
+def _top_level_names(tree: ast.Module) -> set[str]:
+    """Names a module defines itself (classes, functions, assignments), not ones it imports."""
+    names: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, (ast.ClassDef, ast.FunctionDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names.update(t.id for t in targets if isinstance(t, ast.Name))
+    return names
+
+
+def _exports(module: str) -> tuple[list[str], set[str]]:
+    """(``__all__``, names defined there) of one family module, read from its source."""
+    tree = ast.parse((_HERE / f"{module}.py").read_text(encoding="utf-8"))
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "__all__" for t in node.targets):
+            return list(ast.literal_eval(node.value)), _top_level_names(tree)
+    return [], _top_level_names(tree)
+
+
+MODULES = tuple(sorted(m.name for m in pkgutil.iter_modules([str(_HERE)]) if not m.name.startswith("_")))
+
+
+def _build_index() -> dict[str, str]:
+    """public name -> the family module that defines it."""
+    index: dict[str, str] = {}
+    exporters: dict[str, list[str]] = {}
+    for family in MODULES:
+        exported, defined = _exports(family)
+        for name in exported:
+            if name in MODULES:
+                continue                                   # the module wins (see the docstring)
+            exporters.setdefault(name, []).append(family)
+            if name in defined:
+                if name in index and index[name] != family:
+                    raise ImportError(f"dlcourse.models: {name!r} is defined in both {index[name]!r} and "
+                                      f"{family!r}; rename one, or import it from the other.")
+                index[name] = family
+    for name, modules in exporters.items():               # only re-exported: the first exporter's object
+        index.setdefault(name, modules[0])
+    return index
+
+
+_INDEX = _build_index()
+__all__ = sorted(_INDEX)
+
+
+def __getattr__(name: str):
+    if name in MODULES:
+        return importlib.import_module(f"{__name__}.{name}")
+    if name in _INDEX:
+        value = getattr(importlib.import_module(f"{__name__}.{_INDEX[name]}"), name)
+        globals()[name] = value                            # found once, then an ordinary attribute
+        return value
+    close = difflib.get_close_matches(name, list(_INDEX) + list(MODULES), n=3)
+    raise AttributeError(f"module 'dlcourse.models' has no attribute {name!r}"
+                         + (f"; did you mean {', '.join(close)}?" if close else ""))
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_INDEX) | set(MODULES))

@@ -57,7 +57,7 @@ from torch.utils.data import DataLoader, TensorDataset
 import dlcourse
 import dlcourse.autograd
 from dlcourse.autograd import draw_graph
-from dlcourse.exercises import ch01_tensors_autograd as exercises
+from dlcourse.exercises.chapters import ch01_tensors_autograd as exercises
 from dlcourse.plot import plot_decision_boundary
 
 device = dlcourse.setup(seed=0)
@@ -781,7 +781,7 @@ plt.show()
 #
 # Each exercise cell holds a placeholder. Replace it, run the cell, then run the check
 # cell under it: it says whether your answer is right and, if not, what to change (the
-# checks live in `dlcourse.exercises.ch01_tensors_autograd`). Worked solutions are in
+# checks live in `dlcourse.exercises.chapters.ch01_tensors_autograd`). Worked solutions are in
 # `solutions/chapters/01_tensors_autograd.py` (try first!).
 #
 # ### Exercise 1: predict the broadcast shapes

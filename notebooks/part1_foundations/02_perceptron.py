@@ -53,7 +53,7 @@ from sklearn.linear_model import Perceptron as SklearnPerceptron
 from sklearn.svm import SVC
 
 import dlcourse
-from dlcourse.exercises import ch02_perceptron as exercises
+from dlcourse.exercises.chapters import ch02_perceptron as exercises
 from dlcourse.models import Perceptron
 from dlcourse.plot import plot_decision_boundary
 from dlcourse.widgets import draw_linear_boundary, perceptron_explorer
@@ -469,7 +469,7 @@ print("misclassified with the learned weights:", n_wrong)
 #
 # Each exercise cell holds a placeholder. Replace it, run the cell, then run the check
 # cell under it: it says whether your answer is right and, if not, what to change (the
-# checks live in `dlcourse.exercises.ch02_perceptron`). Worked solutions are in
+# checks live in `dlcourse.exercises.chapters.ch02_perceptron`). Worked solutions are in
 # `solutions/chapters/02_perceptron.py` (try first!).
 #
 # ### Exercise 1: the AND gate by hand

@@ -62,7 +62,7 @@ from torch.utils.data import DataLoader, TensorDataset
 
 import dlcourse
 from dlcourse import activations as ref          # the course's reference implementations
-from dlcourse.exercises import ch03_mlp_activations as exercises
+from dlcourse.exercises.chapters import ch03_mlp_activations as exercises
 from dlcourse.models import MLP
 from dlcourse.plot import plot_confusion_matrix, plot_decision_boundary, show_images
 
@@ -877,7 +877,7 @@ plt.show()
 #
 # Each exercise cell holds a placeholder. Replace it, run the cell, then run the check cell
 # under it: it says whether your answer is right and, if not, what to change (the checks
-# live in `dlcourse.exercises.ch03_mlp_activations`). Worked solutions are in
+# live in `dlcourse.exercises.chapters.ch03_mlp_activations`). Worked solutions are in
 # `solutions/chapters/03_mlp_activations.py` (try first!).
 #
 # ### Exercise 1: a stable softplus

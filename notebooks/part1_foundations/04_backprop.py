@@ -58,7 +58,7 @@ import dlcourse
 from dlcourse import weight_init
 from dlcourse.activations import TORCH_ACTIVATIONS, log_softmax, relu, sigmoid, softmax, tanh
 from dlcourse.checks import max_relative_error, numerical_gradient
-from dlcourse.exercises import ch04_backprop as exercises
+from dlcourse.exercises.chapters import ch04_backprop as exercises
 from dlcourse.models import MLP, ManualMLP
 from dlcourse.plot import LivePlot
 from dlcourse.train import accuracy            # accuracy(logits, labels): the share of correct argmaxes
@@ -797,7 +797,7 @@ for l, (lin, W, b) in enumerate(zip(twin_linears, Ws_ours, bs_ours), start=1):
 #
 # Each exercise cell holds a placeholder. Replace it, run the cell, then run the check cell
 # under it: it says whether your answer is right and, if not, what to change (the checks
-# live in `dlcourse.exercises.ch04_backprop`). Worked solutions are in
+# live in `dlcourse.exercises.chapters.ch04_backprop`). Worked solutions are in
 # `solutions/chapters/04_backprop.py` (try first!).
 #
 # ### Exercise 1: ELU, backwards

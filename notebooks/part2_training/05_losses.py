@@ -54,7 +54,7 @@ from torch.utils.data import DataLoader, random_split
 import dlcourse
 from dlcourse import losses as ref                   # the course's reference implementations
 from dlcourse.activations import log_softmax, sigmoid, softmax
-from dlcourse.exercises import ch05_losses as exercises
+from dlcourse.exercises.chapters import ch05_losses as exercises
 
 device = dlcourse.setup(seed=0)
 
@@ -492,7 +492,7 @@ plt.show()
 #
 # Each exercise cell holds a placeholder. Replace it, run the cell, then run the check cell
 # under it: it says whether your answer is right and, if not, what to change. The checks
-# live in `dlcourse.exercises.ch05_losses`; worked solutions are in
+# live in `dlcourse.exercises.chapters.ch05_losses`; worked solutions are in
 # `solutions/chapters/05_losses.py` (try first!).
 #
 # ### Exercise 1: focal loss

@@ -53,8 +53,8 @@ from torch.utils.data import DataLoader, random_split
 
 import dlcourse
 from dlcourse import optim as ref                   # the course's reference optimizers
-from dlcourse.exercises import ch06_optimizers as exercises
-from dlcourse.exercises.ch06_optimizers import check_against_torch
+from dlcourse.exercises.chapters import ch06_optimizers as exercises
+from dlcourse.exercises.chapters.ch06_optimizers import check_against_torch
 from dlcourse.optim import trajectory
 
 device = dlcourse.setup(seed=0)
@@ -428,7 +428,7 @@ plt.show()
 # ## 10. Exercises
 #
 # Replace each placeholder, run the cell, then run the check under it; the checks live in
-# `dlcourse.exercises.ch06_optimizers`, worked solutions in `solutions/chapters/06_optimizers.py`
+# `dlcourse.exercises.chapters.ch06_optimizers`, worked solutions in `solutions/chapters/06_optimizers.py`
 # (try first!). The graded assignment `a02_optimizers` asks for SGD with momentum, Adam and
 # AdamW without the chapter open.
 #

@@ -58,7 +58,7 @@ import dlcourse
 from dlcourse import normalization as ref_norm        # the course's reference implementations
 from dlcourse import regularization as ref_reg
 from dlcourse.data import CIFAR10_CLASSES
-from dlcourse.exercises import ch07_regularization as exercises
+from dlcourse.exercises.chapters import ch07_regularization as exercises
 from dlcourse.models import SmallCNN
 
 device = dlcourse.setup(seed=0)
@@ -570,7 +570,7 @@ print(f"batches seen by this layer: {int(first_bn.num_batches_tracked)}")
 #
 # Each exercise cell holds a placeholder. Replace it, run the cell, then run the check cell
 # under it: it says whether your answer is right and, if not, what to change. The checks
-# live in `dlcourse.exercises.ch07_regularization`; worked solutions are in
+# live in `dlcourse.exercises.chapters.ch07_regularization`; worked solutions are in
 # `solutions/chapters/07_regularization.py` (try first!).
 #
 # ### Exercise 1: group normalization

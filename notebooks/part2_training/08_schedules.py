@@ -56,7 +56,7 @@ from torch.utils.data import DataLoader
 import dlcourse
 from dlcourse import schedules as ref                 # the course's reference schedules
 from dlcourse import clipping as ref_clip
-from dlcourse.exercises import ch08_schedules as exercises
+from dlcourse.exercises.chapters import ch08_schedules as exercises
 from dlcourse.lr_finder import lr_find, smoothed_losses
 
 device = dlcourse.setup(seed=0)
@@ -465,7 +465,7 @@ plt.show()
 # ## 9. Exercises
 #
 # Each exercise cell holds a placeholder. Replace it, run the cell, then run the check cell
-# under it. The checks live in `dlcourse.exercises.ch08_schedules`; worked solutions are
+# under it. The checks live in `dlcourse.exercises.chapters.ch08_schedules`; worked solutions are
 # in `solutions/chapters/08_schedules.py` (try first!).
 #
 # ### Exercise 1: polynomial decay

@@ -59,7 +59,7 @@ from torch.utils.data import DataLoader
 
 import dlcourse
 from dlcourse import conv as ref                    # the course's reference implementations
-from dlcourse.exercises import ch09_convolutions as exercises
+from dlcourse.exercises.chapters import ch09_convolutions as exercises
 from dlcourse.widgets import FILTERS, draw_filtered, filter_explorer
 
 device = dlcourse.setup(seed=0)

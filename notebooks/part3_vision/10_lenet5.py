@@ -50,7 +50,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 import dlcourse
-from dlcourse.exercises import ch10_lenet5 as exercises
+from dlcourse.exercises.chapters import ch10_lenet5 as exercises
 from dlcourse.models import lenet5
 from dlcourse.models.lenet import C3_TABLE
 from dlcourse.plot import plot_confusion_matrix, show_images
@@ -328,7 +328,7 @@ plt.show()
 #
 # Each exercise cell holds a placeholder. Replace it, run the cell, then run the check cell
 # under it: it says whether your answer is right and, if not, what to change. The checks live
-# in `dlcourse.exercises.ch10_lenet5`; worked solutions are in `solutions/chapters/10_lenet5.py`
+# in `dlcourse.exercises.chapters.ch10_lenet5`; worked solutions are in `solutions/chapters/10_lenet5.py`
 # (try first!).
 #
 # ### Exercise 1: the size of a feature map

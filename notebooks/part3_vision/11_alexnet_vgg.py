@@ -55,7 +55,7 @@ from torch.utils.data import DataLoader
 from torchvision.transforms import v2
 
 import dlcourse
-from dlcourse.exercises import ch11_alexnet_vgg as exercises
+from dlcourse.exercises.chapters import ch11_alexnet_vgg as exercises
 from dlcourse.models import vgg
 from dlcourse.models.alexnet import alexnet
 from dlcourse.models.vgg import cfgs
@@ -388,7 +388,7 @@ plt.show()
 # ## 5. Exercises
 #
 # Each exercise cell holds a placeholder. Replace it, run the cell, then run the check cell
-# under it. The checks live in `dlcourse.exercises.ch11_alexnet_vgg`; worked solutions are in
+# under it. The checks live in `dlcourse.exercises.chapters.ch11_alexnet_vgg`; worked solutions are in
 # `solutions/chapters/11_alexnet_vgg.py` (try first!).
 #
 # ### Exercise 1: count a VGG from its config

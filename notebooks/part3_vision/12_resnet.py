@@ -55,7 +55,7 @@ from torch.utils.data import DataLoader
 
 import dlcourse
 from dlcourse.data import cifar10
-from dlcourse.exercises import ch12_resnet as exercises
+from dlcourse.exercises.chapters import ch12_resnet as exercises
 from dlcourse.models import resnet as ref                 # the course's reference implementation
 from dlcourse.profiling import count_params
 
@@ -357,7 +357,7 @@ plt.show()
 #
 # Each exercise cell holds a placeholder. Replace it, run the cell, then run the check cell under
 # it: it says whether your answer is right and, if not, what to change. The checks live in
-# `dlcourse.exercises.ch12_resnet`; worked solutions are in `solutions/chapters/12_resnet.py`.
+# `dlcourse.exercises.chapters.ch12_resnet`; worked solutions are in `solutions/chapters/12_resnet.py`.
 #
 # ### Exercise 1: a block's parameters, by hand
 #

@@ -77,7 +77,7 @@ from torchvision.transforms import v2
 
 import dlcourse
 from dlcourse import models
-from dlcourse.exercises import ch13_efficient_cnns as exercises
+from dlcourse.exercises.chapters import ch13_efficient_cnns as exercises
 from dlcourse.models import efficientnet as ref_effnet          # the course's reference implementations
 from dlcourse.models import googlenet as ref_googlenet
 from dlcourse.models import mobilenet as ref_mobilenet
@@ -751,7 +751,7 @@ plt.show()
 #
 # Each exercise cell holds a placeholder. Replace it, run the cell, then run the check cell
 # under it: it says whether your answer is right and, if not, what to change. The checks
-# live in `dlcourse.exercises.ch13_efficient_cnns`; worked solutions are in
+# live in `dlcourse.exercises.chapters.ch13_efficient_cnns`; worked solutions are in
 # `solutions/chapters/13_efficient_cnns.py` (try first!).
 #
 # ### Exercise 1: a depthwise convolution without a convolution

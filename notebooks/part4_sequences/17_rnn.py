@@ -55,7 +55,7 @@ from torch.utils.data import DataLoader, TensorDataset
 import dlcourse
 from dlcourse import clipping
 from dlcourse.data import load_sunspots, persistence_rmse, sliding_windows
-from dlcourse.exercises import ch17_rnn as exercises
+from dlcourse.exercises.chapters import ch17_rnn as exercises
 from dlcourse.models import RNN, RNNForecaster
 
 device = dlcourse.setup(seed=0)
@@ -326,7 +326,7 @@ plt.show()
 #
 # Each exercise cell holds a placeholder. Replace it, run the cell, then run the check cell
 # under it: it says whether your answer is right and, if not, what to change. The checks
-# live in `dlcourse.exercises.ch17_rnn`; worked solutions are in
+# live in `dlcourse.exercises.chapters.ch17_rnn`; worked solutions are in
 # `solutions/chapters/17_rnn.py` (try first!).
 #
 # ### Exercise 1: the recurrence over a sequence

@@ -57,7 +57,7 @@ from torch.func import functional_call
 
 import dlcourse
 from dlcourse.data import TextSplit, Vocab, load_sst2, load_trec, text_loader, tokenize
-from dlcourse.exercises import ch18_lstm_gru as exercises
+from dlcourse.exercises.chapters import ch18_lstm_gru as exercises
 from dlcourse.models import GRUCell, LSTM, RNNClassifier
 from dlcourse.profiling import count_params
 
@@ -404,7 +404,7 @@ plt.show()
 #
 # Each exercise cell holds a placeholder. Replace it, run the cell, then run the check cell
 # under it: it says whether your answer is right and, if not, what to change. The checks live
-# in `dlcourse.exercises.ch18_lstm_gru`; worked solutions are in
+# in `dlcourse.exercises.chapters.ch18_lstm_gru`; worked solutions are in
 # `solutions/chapters/18_lstm_gru.py` (try first!).
 #
 # ### Exercise 1: the GRU cell

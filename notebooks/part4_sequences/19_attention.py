@@ -56,7 +56,7 @@ from torch.utils.data import DataLoader, TensorDataset
 
 import dlcourse
 from dlcourse.data.toy_translation import PAD, pad_batch, reversed_digits
-from dlcourse.exercises import ch19_attention as exercises
+from dlcourse.exercises.chapters import ch19_attention as exercises
 from dlcourse.models import (AdditiveAttention, BahdanauSeq2Seq, LearnedPositionalEncoding, MultiheadAttention,
                              capture_attention, greedy_decode, sequence_accuracy, translation_step)
 from dlcourse.models import attention as ref                      # the course's reference attention
@@ -442,7 +442,7 @@ attention_explorer(tokens, {"attention layer": head_maps})
 #
 # Each exercise cell holds a placeholder. Replace it, run the cell, then run the check cell under
 # it: it says whether your answer is right and, if not, which mistake it recognises. The checks
-# live in `dlcourse.exercises.ch19_attention`; worked solutions are in
+# live in `dlcourse.exercises.chapters.ch19_attention`; worked solutions are in
 # `solutions/chapters/19_attention.py` (try first!).
 #
 # ### Exercise 1: attention with a mask

@@ -55,7 +55,7 @@ from torch.utils.data import DataLoader
 
 import dlcourse
 from dlcourse.data.toy_translation import PAD, number_words, pad_batch
-from dlcourse.exercises import ch20_transformer as exercises
+from dlcourse.exercises.chapters import ch20_transformer as exercises
 from dlcourse.models import (LearnedPositionalEncoding, MultiheadAttention, Seq2SeqTransformer,
                              SinusoidalPositionalEncoding, Transformer, beam_search, capture_attention,
                              greedy_decode, sequence_accuracy, translation_step)
@@ -460,7 +460,7 @@ print("each word's most-read digit (position: digit):",
 # ## 8. Exercises
 #
 # Each exercise cell holds a placeholder. Replace it, run the cell, then run the check cell under
-# it. The checks live in `dlcourse.exercises.ch20_transformer`; worked solutions are in
+# it. The checks live in `dlcourse.exercises.chapters.ch20_transformer`; worked solutions are in
 # `solutions/chapters/20_transformer.py` (try first!).
 #
 # ### Exercise 1: the sinusoidal table

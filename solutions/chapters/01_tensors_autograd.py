@@ -2,7 +2,7 @@
 
 Run from the repository root:  python solutions/chapters/01_tensors_autograd.py
 Each solution is followed by the same check the notebook runs
-(``dlcourse.exercises.ch01_tensors_autograd``); every check must pass. The
+(``dlcourse.exercises.chapters.ch01_tensors_autograd``); every check must pass. The
 notebook's `Value` class and the reference `dlcourse.autograd.Value` share their design
 (data, grad, _prev, _op, _backward), so the solution of exercise 2 works with both; it is
 checked here with the reference.
@@ -11,7 +11,7 @@ import math
 
 import dlcourse
 from dlcourse.autograd import Value
-from dlcourse.exercises import ch01_tensors_autograd as exercises
+from dlcourse.exercises.chapters import ch01_tensors_autograd as exercises
 
 dlcourse.setup(seed=0, quiet=True)
 

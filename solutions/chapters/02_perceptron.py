@@ -2,13 +2,13 @@
 
 Run from the repository root:  python solutions/chapters/02_perceptron.py
 It rebuilds what exercise 2 compares with from the notebook; each solution is followed by
-the same check the notebook runs (``dlcourse.exercises.ch02_perceptron``); every check must pass.
+the same check the notebook runs (``dlcourse.exercises.chapters.ch02_perceptron``); every check must pass.
 """
 import numpy as np
 from sklearn.svm import SVC
 
 import dlcourse
-from dlcourse.exercises import ch02_perceptron as exercises
+from dlcourse.exercises.chapters import ch02_perceptron as exercises
 
 dlcourse.setup(seed=0, quiet=True)
 

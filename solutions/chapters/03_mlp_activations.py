@@ -2,13 +2,13 @@
 
 Run it from the repository root: ``python solutions/chapters/03_mlp_activations.py``.
 Each solution is followed by the same check the notebook runs
-(``dlcourse.exercises.ch03_mlp_activations``); a wrong answer raises
+(``dlcourse.exercises.chapters.ch03_mlp_activations``); a wrong answer raises
 ``dlcourse.CheckError``.
 """
 import torch
 
 import dlcourse
-from dlcourse.exercises import ch03_mlp_activations as exercises
+from dlcourse.exercises.chapters import ch03_mlp_activations as exercises
 
 dlcourse.setup(seed=0, quiet=True)
 

@@ -1,7 +1,7 @@
 """Worked solutions to the exercises of chapter 04 · Backprop by hand.
 
 Run it from the repository root: ``python solutions/chapters/04_backprop.py``.
-Each solution is followed by the same check the notebook runs (``dlcourse.exercises.ch04_backprop``);
+Each solution is followed by the same check the notebook runs (``dlcourse.exercises.chapters.ch04_backprop``);
 a wrong answer raises ``dlcourse.CheckError``.
 """
 import math
@@ -9,7 +9,7 @@ import math
 import torch
 
 import dlcourse
-from dlcourse.exercises import ch04_backprop as exercises
+from dlcourse.exercises.chapters import ch04_backprop as exercises
 
 dlcourse.setup(seed=0, quiet=True)
 

@@ -1,7 +1,7 @@
 """Worked solutions to the exercises of chapter 05 · Losses.
 
 Run it from the repository root: ``python solutions/chapters/05_losses.py``. Each solution
-is checked by the same function the notebook calls (``dlcourse.exercises.ch05_losses``);
+is checked by the same function the notebook calls (``dlcourse.exercises.chapters.ch05_losses``);
 a wrong answer raises ``dlcourse.CheckError``.
 """
 import torch
@@ -10,7 +10,7 @@ import torch.nn.functional as F
 import dlcourse
 from dlcourse import losses as ref
 from dlcourse.activations import softmax
-from dlcourse.exercises import ch05_losses as exercises
+from dlcourse.exercises.chapters import ch05_losses as exercises
 
 dlcourse.setup(seed=0, quiet=True)
 

@@ -1,14 +1,14 @@
 """Worked solutions to the exercises of chapter 06 · Optimizers.
 
 Run it from the repository root: ``python solutions/chapters/06_optimizers.py``. Each solution
-is checked by the same function the notebook calls (``dlcourse.exercises.ch06_optimizers``);
+is checked by the same function the notebook calls (``dlcourse.exercises.chapters.ch06_optimizers``);
 a wrong answer raises ``dlcourse.CheckError``.
 """
 import torch
 from torch.optim import Optimizer
 
 import dlcourse
-from dlcourse.exercises import ch06_optimizers as exercises
+from dlcourse.exercises.chapters import ch06_optimizers as exercises
 
 dlcourse.setup(seed=0, quiet=True)
 

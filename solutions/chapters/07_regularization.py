@@ -2,13 +2,13 @@
 
 Run it from the repository root: ``python solutions/chapters/07_regularization.py``. Each
 solution is checked by the same function the notebook calls
-(``dlcourse.exercises.ch07_regularization``); a wrong answer raises ``dlcourse.CheckError``.
+(``dlcourse.exercises.chapters.ch07_regularization``); a wrong answer raises ``dlcourse.CheckError``.
 """
 import torch
 import torch.nn.functional as F
 
 import dlcourse
-from dlcourse.exercises import ch07_regularization as exercises
+from dlcourse.exercises.chapters import ch07_regularization as exercises
 
 dlcourse.setup(seed=0, quiet=True)
 

@@ -1,13 +1,13 @@
 """Worked solutions to the exercises of chapter 08 · Schedules and stability.
 
 Run it from the repository root: ``python solutions/chapters/08_schedules.py``. Each solution
-is checked by the same function the notebook calls (``dlcourse.exercises.ch08_schedules``);
+is checked by the same function the notebook calls (``dlcourse.exercises.chapters.ch08_schedules``);
 a wrong answer raises ``dlcourse.CheckError``.
 """
 import math
 
 import dlcourse
-from dlcourse.exercises import ch08_schedules as exercises
+from dlcourse.exercises.chapters import ch08_schedules as exercises
 from dlcourse.lr_finder import smoothed_losses
 
 dlcourse.setup(seed=0, quiet=True)

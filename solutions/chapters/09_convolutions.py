@@ -2,13 +2,13 @@
 
 Run it from the repository root: ``python solutions/chapters/09_convolutions.py``. Each
 solution is checked by the same function the notebook calls
-(``dlcourse.exercises.ch09_convolutions``); a wrong answer raises ``dlcourse.CheckError``.
+(``dlcourse.exercises.chapters.ch09_convolutions``); a wrong answer raises ``dlcourse.CheckError``.
 """
 import torch
 import torch.nn.functional as F
 
 import dlcourse
-from dlcourse.exercises import ch09_convolutions as exercises
+from dlcourse.exercises.chapters import ch09_convolutions as exercises
 
 dlcourse.setup(seed=0, quiet=True)
 

@@ -1,14 +1,14 @@
 """Worked solutions to the exercises of chapter 10 · LeNet-5.
 
 Run it from the repository root: ``python solutions/chapters/10_lenet5.py``. Each solution is
-checked by the same function the notebook calls (``dlcourse.exercises.ch10_lenet5``); a wrong
+checked by the same function the notebook calls (``dlcourse.exercises.chapters.ch10_lenet5``); a wrong
 answer raises ``dlcourse.CheckError``.
 """
 import torch
 import torch.nn.functional as F
 
 import dlcourse
-from dlcourse.exercises import ch10_lenet5 as exercises
+from dlcourse.exercises.chapters import ch10_lenet5 as exercises
 
 dlcourse.setup(seed=0, quiet=True)
 

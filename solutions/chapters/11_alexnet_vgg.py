@@ -1,14 +1,14 @@
 """Worked solutions to the exercises of chapter 11 · AlexNet and VGG.
 
 Run it from the repository root: ``python solutions/chapters/11_alexnet_vgg.py``. Each solution
-is checked by the same function the notebook calls (``dlcourse.exercises.ch11_alexnet_vgg``); a
+is checked by the same function the notebook calls (``dlcourse.exercises.chapters.ch11_alexnet_vgg``); a
 wrong answer raises ``dlcourse.CheckError``.
 """
 import torch
 import torch.nn.functional as F
 
 import dlcourse
-from dlcourse.exercises import ch11_alexnet_vgg as exercises
+from dlcourse.exercises.chapters import ch11_alexnet_vgg as exercises
 
 dlcourse.setup(seed=0, quiet=True)
 

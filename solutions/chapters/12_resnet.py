@@ -1,13 +1,13 @@
 """Worked solutions to the exercises of chapter 12 · ResNet.
 
 Run it from the repository root: ``python solutions/chapters/12_resnet.py``. Each solution is
-checked by the same function the notebook calls (``dlcourse.exercises.ch12_resnet``); a wrong
+checked by the same function the notebook calls (``dlcourse.exercises.chapters.ch12_resnet``); a wrong
 answer raises ``dlcourse.CheckError``.
 """
 import torch.nn.functional as F
 
 import dlcourse
-from dlcourse.exercises import ch12_resnet as exercises
+from dlcourse.exercises.chapters import ch12_resnet as exercises
 
 dlcourse.setup(seed=0, quiet=True)
 

@@ -2,7 +2,7 @@
 
 Run it from the repository root: ``python solutions/chapters/13_efficient_cnns.py``. Each
 solution is checked by the same function the notebook calls
-(``dlcourse.exercises.ch13_efficient_cnns``); a wrong answer raises ``dlcourse.CheckError``.
+(``dlcourse.exercises.chapters.ch13_efficient_cnns``); a wrong answer raises ``dlcourse.CheckError``.
 """
 import math
 
@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 
 import dlcourse
-from dlcourse.exercises import ch13_efficient_cnns as exercises
+from dlcourse.exercises.chapters import ch13_efficient_cnns as exercises
 
 dlcourse.setup(seed=0, quiet=True)
 

@@ -1,14 +1,14 @@
 """Worked solutions to the exercises of chapter 17 · Recurrent neural networks.
 
 Run it from the repository root: ``python solutions/chapters/17_rnn.py``.
-Each solution is followed by the same check the notebook runs (``dlcourse.exercises.ch17_rnn``);
+Each solution is followed by the same check the notebook runs (``dlcourse.exercises.chapters.ch17_rnn``);
 a wrong answer raises ``dlcourse.CheckError``.
 """
 import numpy as np
 import torch
 
 import dlcourse
-from dlcourse.exercises import ch17_rnn as exercises
+from dlcourse.exercises.chapters import ch17_rnn as exercises
 
 dlcourse.setup(seed=0, quiet=True)
 

@@ -1,13 +1,13 @@
 """Worked solutions to the exercises of chapter 18 · LSTM, GRU and bidirectional RNNs.
 
 Run it from the repository root: ``python solutions/chapters/18_lstm_gru.py``.
-Each solution is followed by the same check the notebook runs (``dlcourse.exercises.ch18_lstm_gru``);
+Each solution is followed by the same check the notebook runs (``dlcourse.exercises.chapters.ch18_lstm_gru``);
 a wrong answer raises ``dlcourse.CheckError``.
 """
 import torch
 
 import dlcourse
-from dlcourse.exercises import ch18_lstm_gru as exercises
+from dlcourse.exercises.chapters import ch18_lstm_gru as exercises
 
 dlcourse.setup(seed=0, quiet=True)
 

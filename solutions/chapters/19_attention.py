@@ -1,7 +1,7 @@
 """Worked solutions to the exercises of chapter 19 · Attention.
 
 Run it from the repository root: ``python solutions/chapters/19_attention.py``. Each solution is
-checked by the same function the notebook calls (``dlcourse.exercises.ch19_attention``); a wrong
+checked by the same function the notebook calls (``dlcourse.exercises.chapters.ch19_attention``); a wrong
 answer raises ``dlcourse.CheckError``.
 """
 import math
@@ -9,7 +9,7 @@ import math
 import torch
 
 import dlcourse
-from dlcourse.exercises import ch19_attention as exercises
+from dlcourse.exercises.chapters import ch19_attention as exercises
 
 dlcourse.setup(seed=0, quiet=True)
 

@@ -1,13 +1,13 @@
 """Worked solutions to the exercises of chapter 20 · The Transformer.
 
 Run it from the repository root: ``python solutions/chapters/20_transformer.py``. Each solution is
-checked by the same function the notebook calls (``dlcourse.exercises.ch20_transformer``); a wrong
+checked by the same function the notebook calls (``dlcourse.exercises.chapters.ch20_transformer``); a wrong
 answer raises ``dlcourse.CheckError``.
 """
 import torch
 
 import dlcourse
-from dlcourse.exercises import ch20_transformer as exercises
+from dlcourse.exercises.chapters import ch20_transformer as exercises
 
 dlcourse.setup(seed=0, quiet=True)
 

@@ -49,7 +49,7 @@
 #   `.add_()`, `torch._foreach_*`...), but not a ready-made optimizer: `torch.optim.SGD`,
 #   `torch.optim.Adam`, `torch.optim.AdamW`, their functional forms and `dlcourse.optim`'s are
 #   forbidden while the tests run your code (the exact list is
-#   `dlcourse.exercises.a02_optimizers.READY_MADE_OPTIMIZERS`).
+#   `dlcourse.exercises.assignments.a02_optimizers.READY_MADE_OPTIMIZERS`).
 # * `step()` changes each parameter **in place** (`p -= ...`, `p.add_(...)`) and runs under
 #   `torch.no_grad()` (the decorator is already there). Skip parameters whose `p.grad` is `None`.
 # * Keep what you remember between steps **per parameter**, in `self.state[p]`: a dict that is
@@ -63,7 +63,7 @@ import torch
 from torch.optim import Optimizer
 
 from dlcourse.checks import CheckError
-from dlcourse.exercises.a02_optimizers import ADAM_MISTAKES, ADAMW_MISTAKES, SGD_MISTAKES, check_optimizer
+from dlcourse.exercises.assignments.a02_optimizers import ADAM_MISTAKES, ADAMW_MISTAKES, SGD_MISTAKES, check_optimizer
 
 _ = torch.manual_seed(0)  # `_ =`: no output
 

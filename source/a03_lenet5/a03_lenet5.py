@@ -41,7 +41,7 @@
 #
 # **Rules.** Use `torch.nn` layers (`nn.Conv2d`, `nn.Linear`) and `torch.nn.functional`
 # (`F.relu`, `F.max_pool2d`) or their module forms; do not copy the course's reference model
-# (`dlcourse.exercises.a03_lenet5`). Do not change the test cells (they are read-only and are
+# (`dlcourse.exercises.assignments.a03_lenet5`). Do not change the test cells (they are read-only and are
 # replaced by the originals at grading time).
 
 # %% nbgrader={"grade": false, "grade_id": "setup", "locked": true, "schema_version": 3, "solution": false, "task": false}
@@ -49,7 +49,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from dlcourse.exercises.a03_lenet5 import check_conv_output_size, check_lenet5, check_training
+from dlcourse.exercises.assignments.a03_lenet5 import check_conv_output_size, check_lenet5, check_training
 
 _ = torch.manual_seed(0)  # `_ =`: no output
 
@@ -108,7 +108,7 @@ print("conv_output_size: tests passed")
 # logits).
 #
 # **The training test** (hidden, 2 points): the grader trains a fresh `LeNet5()` with the
-# course's fixed recipe, `dlcourse.exercises.a03_lenet5.train_lenet5` (one epoch over 8,000
+# course's fixed recipe, `dlcourse.exercises.assignments.a03_lenet5.train_lenet5` (one epoch over 8,000
 # MNIST training images, Adam with learning rate 2e-3, batch 32, seed 0; about 6-10 s on a
 # 2-core CPU, well inside the grader's 120 s per cell), and needs at least 95% accuracy on
 # 2,000 MNIST test images. A correct LeNet-5 gets about 95.5%. You can run it yourself in a

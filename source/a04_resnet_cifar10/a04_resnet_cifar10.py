@@ -43,7 +43,7 @@
 #
 # **Rules.** Use `torch.nn` layers (`nn.Conv2d`, `nn.BatchNorm2d`, `nn.Linear`, `nn.Sequential`)
 # and `torch.nn.functional`; not `torchvision.models` nor the course's reference classes in
-# `dlcourse.exercises.a04_resnet_cifar10`. Train with `dlcourse.fit`. Do not change the test
+# `dlcourse.exercises.assignments.a04_resnet_cifar10`. Train with `dlcourse.fit`. Do not change the test
 # cells (they are read-only and are replaced by the originals at grading time).
 
 # %% nbgrader={"grade": false, "grade_id": "setup", "locked": true, "schema_version": 3, "solution": false, "task": false}
@@ -52,7 +52,7 @@ import torch.nn.functional as F
 from torch import nn
 
 import dlcourse
-from dlcourse.exercises.a04_resnet_cifar10 import check_block, check_evaluate, check_resnet, check_training
+from dlcourse.exercises.assignments.a04_resnet_cifar10 import check_block, check_evaluate, check_resnet, check_training
 
 _ = torch.manual_seed(0)  # `_ =`: no output
 

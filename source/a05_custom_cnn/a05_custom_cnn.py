@@ -55,7 +55,7 @@ from torch import nn
 from torchvision import datasets, transforms
 
 from dlcourse.data import CIFAR10_MEAN, CIFAR10_STD, cifar10_folder
-from dlcourse.exercises.a05_custom_cnn import check_accuracy, check_budgets, check_load_split
+from dlcourse.exercises.assignments.a05_custom_cnn import check_accuracy, check_budgets, check_load_split
 
 ROOT = cifar10_folder()  # root/train/<class>/*.jpg and root/test/<class>/*.jpg
 _ = torch.manual_seed(0)  # `_ =`: no output
@@ -105,7 +105,7 @@ print("load_split: tests passed")
 #   design within the FLOP budget takes about 0.1-0.4 s).
 #
 # **The training** (hidden tests): the grader trains a fresh `CustomCNN(4)` (seed 0) with the
-# course's recipe, `dlcourse.exercises.a05_custom_cnn.train_custom_cnn`: 4 epochs over the 2,000
+# course's recipe, `dlcourse.exercises.assignments.a05_custom_cnn.train_custom_cnn`: 4 epochs over the 2,000
 # training images, batch 64, AdamW (weight decay 0.05) with a one-cycle schedule peaking at
 # 3e-3, via `dlcourse.fit` (bf16 autocast on CPU). Within the budgets that takes about 15-35 s
 # on a 2-core CPU, inside the grader's 120 s per cell. The trained network is tested on the 800

@@ -46,7 +46,7 @@
 #
 # * Tasks 1 and 2: tensor arithmetic (`@`, `+`, `.T`), `torch.tanh`, `torch.stack`,
 #   `torch.zeros`; not `nn.RNNCell`, `nn.RNN`, `nn.GRU`, `nn.LSTM`, `torch.rnn_tanh*` or
-#   `dlcourse.models.rnn` (the exact list is `dlcourse.exercises.a06_rnn_timeseries.READY_MADE_RNNS`;
+#   `dlcourse.models.rnn` (the exact list is `dlcourse.exercises.assignments.a06_rnn_timeseries.READY_MADE_RNNS`;
 #   the tests run your code with them disabled).
 # * Task 4 may use any `torch.nn` layer.
 # * Do not change the test cells (they are read-only and are replaced by the originals at
@@ -56,7 +56,7 @@
 import torch
 import torch.nn as nn
 
-from dlcourse.exercises.a06_rnn_timeseries import (check_forecaster, check_forecaster_shape, check_make_windows,
+from dlcourse.exercises.assignments.a06_rnn_timeseries import (check_forecaster, check_forecaster_shape, check_make_windows,
                                                    check_rnn_cell, check_rnn_layer)
 
 _ = torch.manual_seed(0)  # `_ =`: no output
@@ -171,7 +171,7 @@ print("make_windows: tests passed")
 # work with no arguments (give `__init__`'s arguments defaults).
 #
 # The test trains your class with the course's driver,
-# `dlcourse.exercises.a06_rnn_timeseries.train_forecaster`: it normalises the series with the
+# `dlcourse.exercises.assignments.a06_rnn_timeseries.train_forecaster`: it normalises the series with the
 # mean and standard deviation of the training years, cuts windows, trains 60 epochs with Adam
 # (lr 1e-2, batches of 32, MSE) through `dlcourse.fit`, and forecasts the last 60 years
 # (1949-2008). Your model passes when its test RMSE is below the persistence forecast's,

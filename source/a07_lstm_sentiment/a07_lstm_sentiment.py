@@ -45,7 +45,7 @@
 #
 # * Task 1: tensor arithmetic, `.chunk`, `torch.sigmoid`, `torch.tanh`; not `nn.LSTMCell`,
 #   `nn.LSTM`, `torch.lstm_cell` or `dlcourse.models.rnn` (the list is
-#   `dlcourse.exercises.a07_lstm_sentiment.READY_MADE_LSTMS`; the tests disable them).
+#   `dlcourse.exercises.assignments.a07_lstm_sentiment.READY_MADE_LSTMS`; the tests disable them).
 # * Task 3 may use any `torch.nn` layer (`nn.Embedding`, `nn.LSTM`, `nn.Linear`...) and
 #   `torch.nn.utils.rnn.pack_padded_sequence`.
 # * Do not change the test cells (they are read-only and are replaced by the originals at
@@ -55,7 +55,7 @@
 import torch
 import torch.nn as nn
 
-from dlcourse.exercises.a07_lstm_sentiment import (check_last_step, check_lstm_cell, check_sentiment_padding,
+from dlcourse.exercises.assignments.a07_lstm_sentiment import (check_last_step, check_lstm_cell, check_sentiment_padding,
                                                    check_sentiment_training)
 
 _ = torch.manual_seed(0)  # `_ =`: no output
@@ -133,7 +133,7 @@ print("last_step: tests passed")
 # ### How the training data reach your model
 #
 # The course's text toolkit turns SST-2 into padded batches. The test of Task 3 trains your
-# model exactly this way (`dlcourse.exercises.sequence_checks.train_text_classifier`): a
+# model exactly this way (`dlcourse.exercises.assignments.sequence_checks.train_text_classifier`): a
 # vocabulary of the training split's words seen at least twice (index 0 `<pad>`, 1 `<unk>`),
 # sentences cut to 30 tokens, batches of 64 sentences of similar length (`bucket=True`: little
 # padding), and your model called as `model(ids, lengths)`. Run this cell to see a batch drawn

@@ -45,7 +45,7 @@
 #
 # * Task 1: tensor arithmetic, `.chunk`, `torch.sigmoid`, `torch.tanh`; not `nn.GRUCell`,
 #   `nn.GRU`, `torch.gru_cell` or `dlcourse.models.rnn` (the list is
-#   `dlcourse.exercises.a08_gru_textclass.READY_MADE_GRUS`; the tests disable them).
+#   `dlcourse.exercises.assignments.a08_gru_textclass.READY_MADE_GRUS`; the tests disable them).
 # * Task 2: tensor operations only (`torch.arange`, comparisons, `.sum`, broadcasting); no loop
 #   over the batch is needed.
 # * Task 3 may use any `torch.nn` layer (`nn.Embedding`, `nn.GRU`, `nn.Linear`...).
@@ -56,7 +56,7 @@
 import torch
 import torch.nn as nn
 
-from dlcourse.exercises.a08_gru_textclass import (check_classifier_padding, check_classifier_training,
+from dlcourse.exercises.assignments.a08_gru_textclass import (check_classifier_padding, check_classifier_training,
                                                   check_gru_cell, check_masked_mean)
 
 _ = torch.manual_seed(0)  # `_ =`: no output
@@ -149,7 +149,7 @@ print("masked_mean: tests passed")
 #
 # Two tests: padding must not count (a question's logits stay the same when more `<pad>`
 # follow it, and equal its logits alone), and training with the course's driver
-# (`dlcourse.exercises.sequence_checks.train_text_classifier`): the text toolkit's vocabulary
+# (`dlcourse.exercises.assignments.sequence_checks.train_text_classifier`): the text toolkit's vocabulary
 # of the training questions' words seen at least twice, batches of 64 questions of similar
 # length, `model(ids, lengths)`, 2 epochs of Adam (lr 1e-2) with `dlcourse.fit` on TREC's
 # 5,452 training questions, must reach **75% accuracy on the 500 test questions** (the design

@@ -48,7 +48,7 @@
 # * Task 1: matrix products, `.transpose`, `masked_fill`, `torch.softmax`, `math.sqrt`; not
 #   `F.scaled_dot_product_attention`, `nn.MultiheadAttention`, `F.multi_head_attention_forward`
 #   or `dlcourse.models.attention` (the list is
-#   `dlcourse.exercises.a09_transformer.READY_MADE_ATTENTION`; the tests disable them).
+#   `dlcourse.exercises.assignments.a09_transformer.READY_MADE_ATTENTION`; the tests disable them).
 # * Task 2: `F.scaled_dot_product_attention` is allowed (so Task 2 does not depend on Task 1);
 #   `nn.MultiheadAttention` and `F.multi_head_attention_forward` are not.
 # * Task 3: `nn.MultiheadAttention` is allowed (it is `self.self_attn`); not
@@ -64,7 +64,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from dlcourse.exercises.a09_transformer import (check_attention, check_encoder_block, check_multihead,
+from dlcourse.exercises.assignments.a09_transformer import (check_attention, check_encoder_block, check_multihead,
                                                 check_reverser, check_reverser_shape)
 
 _ = torch.manual_seed(0)  # `_ =`: no output
@@ -242,7 +242,7 @@ print("EncoderBlock: tests passed")
 # * a final `nn.LayerNorm(d_model)` and `nn.Linear(d_model, vocab_size)`.
 #
 # The test trains your class with the course's driver,
-# `dlcourse.exercises.a09_transformer.train_reverser`: 200 steps of Adam (lr 3e-3, batches of
+# `dlcourse.exercises.assignments.a09_transformer.train_reverser`: 200 steps of Adam (lr 3e-3, batches of
 # 64 fresh random sequences) through `dlcourse.fit`, then measures the share of tokens of
 # 1,000 new sequences reversed correctly. It passes at 90%; the design above reaches 100% in
 # about 5 seconds. The hidden test trains it again with another seed and length.

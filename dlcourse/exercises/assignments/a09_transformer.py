@@ -17,11 +17,13 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from dlcourse.checks import CheckError
-from dlcourse.exercises.sequence_checks import call_student, check_parity
+from dlcourse.exercises.assignments.sequence_checks import call_student, check_parity
 from dlcourse.profiling import count_params
 
-__all__ = ["READY_MADE_ATTENTION", "check_attention", "check_multihead", "check_encoder_block",
+__all__ = ["CHAPTER", "READY_MADE_ATTENTION", "check_attention", "check_multihead", "check_encoder_block",
            "reversal_data", "train_reverser", "check_reverser_shape", "check_reverser"]
+
+CHAPTER = "20_transformer"   # the chapter notebook this assignment practises
 
 READY_MADE_ATTENTION = ("torch.nn.functional.scaled_dot_product_attention", "torch.nn.MultiheadAttention",
                         "torch.nn.functional.multi_head_attention_forward",

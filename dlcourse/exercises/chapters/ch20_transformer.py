@@ -12,7 +12,7 @@ import torch.nn as nn
 
 from dlcourse.checks import CheckError, check_close
 from dlcourse.exercises import not_attempted
-from dlcourse.exercises.ch19_attention import _diagnose
+from dlcourse.exercises.chapters.ch19_attention import _diagnose
 from dlcourse.models.transformer import SinusoidalPositionalEncoding
 
 __all__ = ["check_sinusoidal_table", "check_subsequent_mask", "check_teacher_forcing"]

@@ -18,8 +18,9 @@ from dlcourse.checks import CheckError, check_close, forbid, in_student_process,
 from dlcourse.precision import allowed_error, in_float64
 from dlcourse.optim import trajectory
 
-__all__ = ["READY_MADE_OPTIMIZERS", "check_optimizer", "SGD_MISTAKES", "ADAM_MISTAKES",
-           "ADAMW_MISTAKES"]
+__all__ = ["CHAPTER", "READY_MADE_OPTIMIZERS", "check_optimizer", "SGD_MISTAKES", "ADAM_MISTAKES", "ADAMW_MISTAKES"]
+
+CHAPTER = "06_optimizers"   # the chapter notebook this assignment practises
 
 # What "from scratch" rules out: torch's optimizers and their functional forms, and the course's own.
 READY_MADE_OPTIMIZERS = ("torch.optim.SGD", "torch.optim.Adam", "torch.optim.AdamW", "torch.optim.sgd.sgd",

@@ -14,10 +14,12 @@ import itertools
 import torch
 import torch.nn as nn
 
-from dlcourse.exercises.sequence_checks import (check_padding_invariance, check_parity, check_text_training)
+from dlcourse.exercises.assignments.sequence_checks import (check_padding_invariance, check_parity, check_text_training)
 
-__all__ = ["READY_MADE_LSTMS", "check_lstm_cell", "check_last_step", "check_sentiment_padding",
+__all__ = ["CHAPTER", "READY_MADE_LSTMS", "check_lstm_cell", "check_last_step", "check_sentiment_padding",
            "check_sentiment_training", "SST2_THRESHOLD"]
+
+CHAPTER = "18_lstm_gru"   # the chapter notebook this assignment practises
 
 READY_MADE_LSTMS = ("torch.nn.LSTMCell", "torch.nn.LSTM", "torch.lstm_cell", "torch.lstm",
                     "dlcourse.models.rnn.LSTMCell", "dlcourse.models.rnn.LSTM", "dlcourse.models.rnn.lstm_step")

@@ -15,10 +15,12 @@ import itertools
 import torch
 import torch.nn as nn
 
-from dlcourse.exercises.sequence_checks import check_padding_invariance, check_parity, check_text_training
+from dlcourse.exercises.assignments.sequence_checks import check_padding_invariance, check_parity, check_text_training
 
-__all__ = ["READY_MADE_GRUS", "check_gru_cell", "check_masked_mean", "check_classifier_padding",
+__all__ = ["CHAPTER", "READY_MADE_GRUS", "check_gru_cell", "check_masked_mean", "check_classifier_padding",
            "check_classifier_training", "TREC_THRESHOLD"]
+
+CHAPTER = "18_lstm_gru"   # the chapter notebook this assignment practises
 
 READY_MADE_GRUS = ("torch.nn.GRUCell", "torch.nn.GRU", "torch.gru_cell", "torch.gru", "dlcourse.models.rnn.GRUCell",
                    "dlcourse.models.rnn.GRU", "dlcourse.models.rnn.gru_step")

@@ -10,16 +10,20 @@ at evaluation.
 """
 from __future__ import annotations
 
+import copy
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from dlcourse.checks import CheckError, check_close, in_student_process, matches
+from dlcourse.checks import CheckError, check_close, in_student_process, matches, randomise_weights
 from dlcourse.precision import in_float64
 from dlcourse.profiling import count_params
 
-__all__ = ["ReferenceBasicBlock", "ReferenceResNet", "block_state", "check_block", "check_resnet",
+__all__ = ["CHAPTER", "ReferenceBasicBlock", "ReferenceResNet", "block_state", "check_block", "check_resnet",
            "check_evaluate", "check_training", "IMAGE_BUDGET", "N_TRAIN"]
+
+CHAPTER = "12_resnet"   # the chapter notebook this assignment practises
 
 N_TRAIN, IMAGE_BUDGET, N_TEST = 5000, 5000, 1000
 PROJECTION = ("the shortcut needs a projection when the stride is not 1 or the channels change: "
@@ -69,20 +73,10 @@ class ReferenceResNet(nn.Module):
 
 
 def block_state(module: nn.Module, seed: int) -> dict:
-    """Seeded weights with BatchNorm affine parameters and running statistics away from 1 and 0, so
-    that train mode, eval mode and a missing layer all give different outputs."""
-    g = torch.Generator().manual_seed(seed)
-    state = {}
-    for k, v in module.state_dict().items():
-        if k.endswith("num_batches_tracked"):
-            state[k] = torch.tensor(3)
-        elif k.endswith("running_var") or (k.endswith(".weight") and v.dim() == 1):
-            state[k] = 0.5 + torch.rand(v.shape, generator=g)
-        elif v.dim() == 1:
-            state[k] = 0.2 * torch.randn(v.shape, generator=g)
-        else:
-            state[k] = torch.randn(v.shape, generator=g) * (2.0 / v[0].numel()) ** 0.5
-    return state
+    """Seeded weights, BatchNorm gains, shifts and running statistics away from 1 and 0
+    (``dlcourse.checks.randomise_weights``), so that train mode, eval mode and a missing layer
+    all give different outputs."""
+    return randomise_weights(copy.deepcopy(module), seed).state_dict()
 
 
 # ----------------------------------------------------------------------------- the student's side

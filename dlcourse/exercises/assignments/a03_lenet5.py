@@ -18,8 +18,10 @@ from dlcourse.checks import CheckError, check_close, in_student_process, matches
 from dlcourse.precision import in_float64
 from dlcourse.profiling import count_params
 
-__all__ = ["ReferenceLeNet5", "LAYERS", "SHAPES", "STAGES", "N_PARAMS", "probe", "check_lenet5",
+__all__ = ["CHAPTER", "ReferenceLeNet5", "LAYERS", "SHAPES", "STAGES", "N_PARAMS", "probe", "check_lenet5",
            "reference_logits", "train_lenet5", "check_training", "check_conv_output_size"]
+
+CHAPTER = "10_lenet5"   # the chapter notebook this assignment practises
 
 # The modern LeNet-5 (LeCun et al. 1998 with ReLU and max pooling, 28x28 input padded by 2).
 LAYERS = ("conv1", "conv2", "fc1", "fc2", "fc3")

@@ -16,11 +16,13 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from dlcourse.checks import CheckError, check_close
-from dlcourse.exercises.sequence_checks import call_student, check_parity
+from dlcourse.exercises.assignments.sequence_checks import call_student, check_parity
 from dlcourse.profiling import count_params
 
-__all__ = ["READY_MADE_RNNS", "rnn_cell_inputs", "check_rnn_cell", "check_rnn_layer", "check_make_windows",
+__all__ = ["CHAPTER", "READY_MADE_RNNS", "rnn_cell_inputs", "check_rnn_cell", "check_rnn_layer", "check_make_windows",
            "sunspot_split", "persistence_rmse", "train_forecaster", "check_forecaster_shape", "check_forecaster"]
+
+CHAPTER = "17_rnn"   # the chapter notebook this assignment practises
 
 # What "from the equations" rules out in Tasks 1 and 2 (the forecaster of Task 4 may use nn.RNN).
 READY_MADE_RNNS = ("torch.nn.RNNCell", "torch.nn.RNN", "torch.nn.GRU", "torch.nn.LSTM", "torch.rnn_tanh_cell",

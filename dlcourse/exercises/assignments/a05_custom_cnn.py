@@ -19,8 +19,10 @@ from dlcourse.checks import CheckError, check_close, in_student_process
 from dlcourse.data import CIFAR10_MEAN, CIFAR10_STD, CIFAR10_VEHICLES, cifar10_folder
 from dlcourse.profiling import count_params
 
-__all__ = ["PARAM_BUDGET", "FLOP_BUDGET", "STEP_BUDGET_S", "EPOCHS", "reference_split", "check_load_split", "check_budgets",
-           "train_custom_cnn", "check_accuracy", "BaselineCNN"]
+__all__ = ["CHAPTER", "PARAM_BUDGET", "FLOP_BUDGET", "STEP_BUDGET_S", "EPOCHS", "reference_split", "check_load_split",
+           "check_budgets", "train_custom_cnn", "check_accuracy", "BaselineCNN"]
+
+CHAPTER = "13_efficient_cnns"   # the chapter notebook this assignment practises
 
 PARAM_BUDGET = 150_000   # parameters
 FLOP_BUDGET = 20e6       # floating-point operations of one 32x32 image's forward pass (torch's FlopCounterMode)
