@@ -33,7 +33,6 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-import nbformat
 
 from . import autograder, course, record
 

@@ -31,12 +31,10 @@ step its state is held, so h_n is the state at its true last step, and its outpu
 steps are 0 (what ``pad_packed_sequence`` gives).
 
 Speed: the input projection W_ih x_t + b_ih of all time steps is one matrix product before
-the loop; the loop over time is Python, vectorised over the batch. Forward + backward time,
-ours / torch's fused CPU kernels, same weights, batch 64, length 50, input 64, hidden 128,
-fp32, one thread, medians of 15 alternated runs on a shared 2-core x86_64 CPU (load ~11),
-torch 2.14 (``python benchmarks/rnn_speed.py``, 2026-11-30): RNN 1.14x, GRU 1.21x, LSTM
-1.76x, LSTM 2 layers bidirectional 1.19x; on a variable-length batch ours (masked) took
-0.48x of torch's packed LSTM. Not measured on a GPU (cuDNN).
+the loop; the loop over time is Python, vectorised over the batch. How that compares with
+torch's fused kernels (forward + backward, same weights) is measured by
+``python benchmarks/rnn_speed.py`` and recorded, with the machine and date, in
+``benchmarks/RESULTS.md``.
 """
 from __future__ import annotations
 

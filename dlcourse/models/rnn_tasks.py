@@ -7,8 +7,8 @@ over the real steps only (Conneau et al. 2017, "Supervised learning of universal
 representations": BiLSTM-max was their best encoder), or "max+mean" (both, concatenated).
 
 ``impl`` picks the recurrent layer: "ours" (dlcourse.models.rnn, built from the gate equations
-and proven equal to torch) or "torch" (nn.LSTM etc., the same function with fused kernels, so
-1.1-1.8x faster on a CPU and far faster on a GPU: see rnn.py's docstring). The two share
+and proven equal to torch) or "torch" (nn.LSTM etc., the same function with fused kernels: faster,
+by how much is measured in benchmarks/RESULTS.md). The two share
 parameter names, so a trained state dict loads into either.
 
 ``RNNForecaster`` maps a window of a series (N, T, features) to the next value (N, 1) from the
