@@ -25,6 +25,8 @@ from typing import Callable, Iterable
 import torch
 from torch.optim import Optimizer
 
+from dlcourse.reach import beside
+
 __all__ = ["SGD", "RMSprop", "Adam", "AdamW", "rosenbrock", "digits_mlp_loss", "init_params", "trajectory"]
 
 
@@ -237,23 +239,30 @@ def trajectory(optimizer_class, problem: str = "digits_mlp", steps: int = 100, *
     params: the starting point (default ``init_params(problem, seed)``); groups: param groups
     as dicts whose "params" are indices into params (e.g. [{"params": [0, 2]}, {"params": [1, 3],
     "weight_decay": 0}]); hyper: the optimizer's keyword arguments. Returns one tensor per
-    parameter, shaped (steps + 1, *param.shape): row 0 is the start. Only tensors go in and
-    come out, so a grader can run it next to a student's optimizer and compare.
+    parameter, shaped (steps + 1, *param.shape): row 0 is the start. The loss and its gradients
+    are computed here, whatever the optimizer; while grading, a student's optimizer steps
+    parameters kept in their process (``dlcourse.reach.beside``), so this loop, run by the
+    grader, decides every gradient and reads every step's result.
     """
     if problem not in LOSSES:
         raise ValueError(f"unknown problem {problem!r}; choose from {sorted(LOSSES)}.")
     start = init_params(problem, seed) if params is None else params
-    leaves = [p.detach().clone().float().requires_grad_(True) for p in start]
+    values = [p.detach().clone().float() for p in start]
+    # The leaves live where the optimizer does (while grading, a student's optimizer is in their
+    # process): this loop computes each gradient here, sets it there and reads the step's result.
+    leaves = [beside(optimizer_class, v.clone().requires_grad_(True)) for v in values]
     if groups is None:
         optimizer = optimizer_class(leaves, **hyper)
     else:
         optimizer = optimizer_class([{**g, "params": [leaves[i] for i in g["params"]]} for g in groups], **hyper)
-    path = [[p.detach().clone()] for p in leaves]
+    path = [[v] for v in values]
     for _ in range(steps):
-        for p in leaves:
-            p.grad = None
-        LOSSES[problem](leaves).backward()
+        current = [v.clone().requires_grad_(True) for v in values]
+        grads = torch.autograd.grad(LOSSES[problem](current), current)
+        for leaf, grad in zip(leaves, grads):
+            leaf.grad = grad
         optimizer.step()
-        for record, p in zip(path, leaves):
-            record.append(p.detach().clone())
+        values = [leaf.data.detach().clone() for leaf in leaves]
+        for record, v in zip(path, values):
+            record.append(v)
     return [torch.stack(record) for record in path]

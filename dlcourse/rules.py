@@ -1,5 +1,5 @@
 """The rules an exercise sets: ``forbid`` turns torch's ready-made functions into a ``CheckError``
-while a block runs, and ``in_student_process`` says where a course driver runs while grading.
+while a block runs (where a check reaches the student's code: :mod:`dlcourse.reach`).
 
 Re-exported by ``dlcourse.checks``, where exercises import them from.
 """
@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import contextlib
 import importlib
-from typing import Callable, Iterable, Iterator
+from typing import Iterable, Iterator
 
 import torch
 
 from dlcourse.errors import CheckError
 
-__all__ = ["READY_MADE_ACTIVATIONS", "forbid", "forbidden_now", "in_student_process"]
+__all__ = ["READY_MADE_ACTIVATIONS", "forbid", "forbidden_now"]
 
 # The one list of torch's ready-made activations that an exercise "built from elementary ops"
 # may not call (the chapters' references obey it too: tests/test_activations.py).
@@ -64,21 +64,6 @@ def forbid(names: Iterable[str] = READY_MADE_ACTIVATIONS,
                 setattr(owner, attr, old)
             else:
                 delattr(owner, attr)
-
-
-# Set by the grader while it runs tests: how to run a course function next to the student's code.
-_STUDENT_SIDE: Callable[[Callable], Callable] | None = None
-
-
-def in_student_process(fn: Callable) -> Callable:
-    """``fn`` (a function of ``dlcourse``), run where the student's code runs.
-
-    In a notebook that is right here, so this returns ``fn``. When an assignment is graded, its
-    tests run in the grader's process and reach the student's code through proxies; a driver
-    that must hold the student's objects for a while (an optimizer stepping parameters in
-    place, a training loop) runs next to them instead, and only its result (data) comes back.
-    """
-    return fn if _STUDENT_SIDE is None else _STUDENT_SIDE(fn)
 
 
 def forbidden_now() -> list[tuple[tuple[str, ...], str]]:

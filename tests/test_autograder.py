@@ -25,7 +25,7 @@ import nbformat
 import pytest
 
 from dlcourse import grading
-from dlcourse.grading import autograder, record, sandbox
+from dlcourse.grading import autograder, intake, record, sandbox
 from dlcourse.grading.autograder import InvalidSubmission, Limits
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -471,7 +471,7 @@ def test_intake_rejects_symlinks_and_oversized_files(tmp_path, monkeypatch):
     link.symlink_to(target)
     with pytest.raises(InvalidSubmission, match="not a regular file"):
         autograder.read_submission(link)
-    monkeypatch.setattr(autograder, "MAX_NOTEBOOK_BYTES", 1000)
+    monkeypatch.setattr(intake, "MAX_NOTEBOOK_BYTES", 1000)
     with pytest.raises(InvalidSubmission, match="Clear Outputs"):
         autograder.read_submission(target)
     with pytest.raises(InvalidSubmission, match="no missing.ipynb"):

@@ -17,7 +17,7 @@ import torch
 from dlcourse.checks import CheckError, forbid
 from dlcourse.grading import wire
 from dlcourse.grading.autograder import Limits
-from dlcourse.grading.judge import StudentProcess, Verdict, _course_function, judge, run_cells
+from dlcourse.grading.judge import Reach, StudentProcess, Verdict, judge, run_cells
 
 CELLS = [
     ("setup", "import torch\nfrom dlcourse.checks import check_close"),
@@ -29,7 +29,10 @@ CELLS = [
           "def forever():\n    while True:\n        pass\n"
           "SCALE = 3.5\nBIG = torch.zeros(2_000_000)\n"
           "class Model:\n    def __init__(self):\n        self.w = torch.ones(3)\n"
-          "    def __call__(self, x):\n        return self.w * x\n"),
+          "    def __call__(self, x):\n        return self.w * x\n"
+          "class Step:\n    def __init__(self, params):\n        self.params = list(params)\n"
+          "    def step(self):\n        for p in self.params:\n            p.data -= 0.5 * p.grad\n"
+          "def make_model():\n    return torch.nn.Linear(3, 2)\n"),
     ("d", "import dlcourse.gradcheck\ndlcourse.gradcheck.max_relative_error = lambda a, b: 123.0  # patched here only"),
 ]
 
@@ -86,7 +89,56 @@ def test_grad_mode_forbid_and_in_place_changes_cross(student):
     assert torch.equal(ns["uses_relu"](torch.tensor([-1.0, 1.0])), torch.tensor([0.0, 1.0]))
     x = torch.ones(4)
     ns["zero_in_place"](x)
-    assert torch.equal(x, torch.zeros(4)), "the student's in-place change must show in the grader"
+    assert torch.equal(x, torch.ones(4)), "the student's in-place write must not reach the grader's tensor"
+    assert proc_changed(student) == [x], "but the reply says which of the grader's tensors it changed"
+
+
+def proc_changed(student):
+    return [t for t in student[0].endpoint.changed]
+
+
+def test_a_test_sees_in_place_writes_only_through_call_watching(student):
+    proc, _, _ = student
+    verdict = Verdict()
+    test = ("x = torch.ones(4)\n"
+            "_, (changed,) = call_watching(zero_in_place, x)\n"
+            "assert changed and torch.equal(x, torch.ones(4))\n"
+            "_, (changed,) = call_watching(double, x)\n"
+            "assert not changed")
+    judge(proc, ["import torch\nfrom dlcourse.checks import call_watching"], [("t_watch", 1, test)], 30, verdict)
+    assert verdict.tests[0].passed, verdict.tests[0]
+
+
+def test_the_grader_drives_a_student_object_on_values_kept_in_their_process(student):
+    """beside() keeps a tensor there; setting .grad and stepping happen there; .data reads it."""
+    proc, _, _ = student
+    verdict = Verdict()
+    test = ("p = beside(Step, torch.ones(3, requires_grad=True))\n"
+            "opt = Step([p])\n"
+            "p.grad = torch.full((3,), 2.0)\n"
+            "opt.step()\n"
+            "assert torch.equal(p.data, torch.zeros(3)), p.data\n"
+            "got = outputs_and_grads(make_model(), [torch.ones(4, 3)], seed=1)\n"
+            "assert got['outputs'][0].shape == (4, 2) and got['grads'][0].shape == (4, 3)\n"
+            "assert set(got['param_grads']) == {'weight', 'bias'}")
+    judge(proc, ["import torch\nfrom dlcourse.checks import beside, outputs_and_grads"], [("t_drive", 1, test)], 30,
+          verdict)
+    assert verdict.tests[0].passed, verdict.tests[0]
+
+
+def test_the_tests_namespace_holds_the_graders_names(student):
+    """A student's global named like a builtin or a setup name never replaces the grader's, and
+    only the task's names come in at all."""
+    proc, _, _ = student
+    verdict = Verdict()
+    run_cells(proc, [("shadow", "dict = lambda *a, **k: {'lr': 0}\nzip = lambda *a: []\nhelper = 1\n"
+                                "check_close = lambda *a, **k: None")], 30, verdict)
+    test = ("assert dict(lr=0.1) == {'lr': 0.1} and list(zip([1], [2])) == [(1, 2)]\n"
+            "assert 'helper' not in globals()\n"
+            "check_close('double', double(torch.ones(2)), torch.full((2,), 2.0))")
+    judge(proc, ["import torch\nfrom dlcourse.checks import check_close"], [("t_names", 1, test)], 30, verdict,
+          task_names={"double", "dict", "check_close"})
+    assert verdict.tests[0].passed, verdict.tests[0]
 
 
 def test_a_course_driver_runs_next_to_the_student_code(student):
@@ -101,7 +153,16 @@ def test_a_course_driver_runs_next_to_the_student_code(student):
     judge(proc, [setup], [("t_driver", 1, test)], 30, verdict)
     assert verdict.tests[0].passed, verdict.tests[0]
     with pytest.raises(ValueError, match="dlcourse module"):
-        _course_function(proc.endpoint, lambda: None)
+        Reach(proc.endpoint).course(lambda: None)
+
+
+def test_a_course_function_run_there_may_return_only_data(student):
+    proc, _, _ = student
+    verdict = Verdict()
+    test = "in_student_process(randomise_weights)(make_model())"
+    judge(proc, ["from dlcourse.checks import in_student_process, randomise_weights"], [("t_obj", 1, test)], 30,
+          verdict)
+    assert not verdict.tests[0].passed and "not data" in verdict.tests[0].message, verdict.tests[0]
 
 
 def test_a_test_that_runs_past_its_time_fails_and_the_process_keeps_serving(student):

@@ -167,6 +167,30 @@ def _split(graded: nbformat.NotebookNode, source: nbformat.NotebookNode):
     return student, setup, tests
 
 
+def task_names(template: nbformat.NotebookNode) -> set[str]:
+    """The names the assignment's own notebook binds at top level outside its tests: the task's
+    functions, classes and values, which are all of the student's globals the tests may see."""
+    import ast
+
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    names, transform = set(), TransformerManager().transform_cell
+    for cell in template.cells:
+        if cell.cell_type != "code" or record.is_test(cell):
+            continue
+        try:
+            tree = ast.parse(transform(cell.source))
+        except SyntaxError:
+            continue
+        for node in tree.body:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                names.add(node.name)
+            elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+                for target in node.targets if isinstance(node, ast.Assign) else [node.target]:
+                    names |= {n.id for n in ast.walk(target) if isinstance(n, ast.Name)}
+    return names
+
+
 def evaluate(course: Path, aid: str, student: str, limits: Limits = Limits(),
              show_hidden: bool = False) -> tuple[Result, nbformat.NotebookNode | None]:
     """Intake, rebuild, run and judge one submission; (result without a score, autograded notebook)."""
@@ -197,7 +221,7 @@ def evaluate(course: Path, aid: str, student: str, limits: Limits = Limits(),
         watchdog.start()
         try:
             run_cells(proc, cells, cell_s, verdict)
-            judge(proc, setup, tests, cell_s, verdict)
+            judge(proc, setup, tests, cell_s, verdict, task_names(template))
         finally:
             watchdog.cancel()
             proc.close()

@@ -87,6 +87,7 @@ class StudentProcess:
             os.close(to_judge)
         self.endpoint = wire.Endpoint(from_child, to_child, _serve_callbacks, exportable=_is_callback)
         self.endpoint.call_meta = _call_context
+        self.endpoint.write_back = False  # the student's in-place writes never reach the grader's tensors
 
     def interrupt(self) -> None:
         """SIGINT to the runner (in the sandbox its keeper passes it on)."""
@@ -218,43 +219,75 @@ def run_cells(student: StudentProcess, cells: list[tuple[str, str]], cell_s: flo
 
 
 def judge(student: StudentProcess, setup: list[str], tests: list[tuple[str, float, str]], cell_s: float,
-          verdict: Verdict) -> None:
-    """Run the trusted ``setup`` cells and the test cells ``(grade_id, points, source)`` here."""
+          verdict: Verdict, task_names: set[str] | None = None) -> None:
+    """Run the trusted ``setup`` cells and the test cells ``(grade_id, points, source)`` here.
+
+    The tests' namespace holds the grader's names: builtins, the setup cells' names and the
+    tests' own helpers. Of the student's globals only ``task_names`` come in (the names the
+    assignment's own notebook defines: the task's functions and classes, as proxies), so a
+    student's ``dict`` or ``check_close`` never stands in for the grader's."""
+    import builtins
+
     import numpy as np
     import torch
 
     random.seed(0)
     np.random.seed(0)
     torch.manual_seed(0)
-    ns: dict = {"__name__": "__grading__"}
+    ns: dict = {"__name__": "__grading__", "__builtins__": builtins}
     if student.alive():
         try:
             names = _request(student, "names", cell_s, target=None)
             for name, info in (names if isinstance(names, dict) else {}).items():
+                name = str(name)
+                if hasattr(builtins, name) or (task_names is not None and name not in task_names):
+                    continue
                 if isinstance(info, dict) and "callable" in info:
-                    ns[str(name)] = wire.Named(student.endpoint, 0, "function", str(name))
+                    ns[name] = wire.Named(student.endpoint, 0, "function", name)
                 elif isinstance(info, dict) and "value" in info:
-                    ns[str(name)] = info["value"]
+                    ns[name] = info["value"]
         except (wire.Deadline, wire.WireError, wire.RemoteError) as e:
             verdict.notes.append(f"could not list the notebook's names: {e}")
-    import dlcourse.rules
+    import dlcourse.reach
 
-    dlcourse.rules._STUDENT_SIDE = functools.partial(_course_function, student.endpoint)
+    dlcourse.reach._GRADER = Reach(student.endpoint)
     try:
-        for source in setup:  # the course's own locked cells: imports and helpers
+        for source in setup:  # the course's own locked cells: imports and helpers (they win over any name)
             exec(compile(source, "<setup cell>", "exec"), ns)
         for grade_id, points, source in tests:
             verdict.tests.append(_one_test(student, ns, grade_id, points, source, cell_s, verdict))
     finally:
-        dlcourse.rules._STUDENT_SIDE = None
+        dlcourse.reach._GRADER = None
 
 
-def _course_function(endpoint, fn) -> wire.CourseFunction:
-    """What ``dlcourse.checks.in_student_process(fn)`` gives a test while grading."""
-    module, qualname = getattr(fn, "__module__", "") or "", getattr(fn, "__qualname__", "")
-    if not module.startswith("dlcourse.") or module.startswith("dlcourse.grading") or "<" in qualname:
-        raise ValueError(f"in_student_process takes a function defined in a dlcourse module, not {fn!r}")
-    return wire.CourseFunction(endpoint, 0, "function", f"{module}:{qualname}")
+class Reach:
+    """How :mod:`dlcourse.reach` reaches the student's objects while grading: by requests."""
+
+    def __init__(self, endpoint: wire.Endpoint):
+        self.endpoint = endpoint
+
+    def is_remote(self, obj) -> bool:
+        return isinstance(obj, wire.Proxy) and not isinstance(obj, wire.CourseFunction) and obj._ep is self.endpoint
+
+    def outputs_and_grads(self, fn, inputs: list, kwargs: dict, seed: int) -> dict:
+        target = {"ref": fn._repr} if isinstance(fn, wire.Named) else {"own": fn._id}
+        got = self.endpoint.request("vjp", target, args=[inputs, kwargs, seed], **_call_context())
+        if wire._holds_proxy(got):
+            raise wire.RemoteError("TypeError", "outputs_and_grads returned an object, not data")
+        return got
+
+    def beside(self, value):
+        return self.endpoint.request("hold", None, args=[value])
+
+    def changed(self) -> list:
+        return list(self.endpoint.changed)
+
+    def course(self, fn) -> wire.CourseFunction:
+        """What ``dlcourse.reach.in_student_process(fn)`` gives a test while grading."""
+        module, qualname = getattr(fn, "__module__", "") or "", getattr(fn, "__qualname__", "")
+        if not module.startswith("dlcourse.") or module.startswith("dlcourse.grading") or "<" in qualname:
+            raise ValueError(f"in_student_process takes a function defined in a dlcourse module, not {fn!r}")
+        return wire.CourseFunction(self.endpoint, 0, "function", f"{module}:{qualname}")
 
 
 def _one_test(student, ns, grade_id, points, source, cell_s, verdict) -> TestOutcome:
@@ -294,6 +327,9 @@ def _message(e: BaseException, ns: dict) -> str:
         return (f"{e}: define it in its answer cell, and check that the cell runs without an error "
                 "(Kernel > Restart & Run All)")
     if isinstance(e, wire.RemoteError):
-        return f"your code raised {e.kind}: {e.message}"
+        if e.kind == "NotImplementedError":
+            return "your code still raises NotImplementedError: write it in its answer cell" + \
+                (f" ({e.message})" if e.message.strip() else "")
+        return f"your code raised {e.kind}: {e.message}" if e.message.strip() else f"your code raised {e.kind}"
     text = str(e).strip()
     return f"{type(e).__name__}: {text}" if text else type(e).__name__

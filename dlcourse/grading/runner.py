@@ -7,8 +7,13 @@ gradebook. It only does what the judge asks, over the pipes of :mod:`.wire`:
 
 * ``run``: execute one notebook cell (IPython, so magics work), with its output captured;
 * ``names``: the notebook's globals (callables by name, data by value);
-* ``call`` / ``getattr`` / ``getitem`` / ``len`` / ``list`` / ``float`` / ``int`` on a global or
-  on an object it handed over earlier, under the judge's grad mode and ``forbid`` rules.
+* ``call`` / ``getattr`` / ``setattr`` / ``getitem`` / ``len`` / ``list`` / ``float`` / ``int`` on
+  a global or on an object it handed over earlier, under the judge's grad mode and ``forbid``
+  rules; ``vjp``: a call and the gradients of its outputs (``dlcourse.reach``), as data;
+* ``hold``: keep a value the judge sends (parameters for the student's optimizer) and hand
+  back a reference to it;
+* a ``call`` of a function of ``dlcourse`` (``in_student_process``: a training run); the judge
+  accepts only data back.
 
 Whatever a hostile submission does here (patch the checks, rewrite this module, forge
 replies) only changes what its own functions appear to return, which the judge then checks.
@@ -103,7 +108,10 @@ class Student:
     def serve(self, endpoint, op: str, meta: dict, call: list):
         import torch
 
-        from dlcourse.checks import forbid
+        from dlcourse.reach import compute_outputs_and_grads
+        from dlcourse.rules import forbid
+
+        from .wire import Keep
 
         args, kwargs = call if call else ([], {})
         if op == "run":
@@ -113,16 +121,26 @@ class Student:
             return self.names()
         if op == "ref":
             return self.lookup({"ref": meta.get("name")})
+        if op == "course":  # a course class the judge passed as an argument (the ResNet's block)
+            return self.lookup({"course": meta.get("name")})
+        if op == "hold":  # a value kept here for the judge to hand to the student's objects
+            return Keep(args[0] if args else None)
         obj = self.lookup(meta.get("target"))
-        if op == "call":
+        if op in ("call", "vjp"):
             with contextlib.ExitStack() as stack:
                 stack.enter_context(torch.set_grad_enabled(bool(meta.get("grad", True))))
                 for names, rule in meta.get("forbid") or []:
                     stack.enter_context(forbid([str(n) for n in names], str(rule)))
                 with contextlib.redirect_stdout(_Sink()), contextlib.redirect_stderr(_Sink()):
+                    if op == "vjp":  # the student's function, and the gradients of its outputs: data
+                        inputs, kw, seed = args
+                        return compute_outputs_and_grads(obj, list(inputs), dict(kw), int(seed))
                     return obj(*args, **{str(k): v for k, v in kwargs.items()})
         if op == "getattr":
             return getattr(obj, str(meta.get("name")))
+        if op == "setattr":
+            setattr(obj, str(meta.get("name")), args[0] if args else None)
+            return None
         if op == "getitem":
             return obj[args[0]]
         if op == "len":

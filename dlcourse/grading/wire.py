@@ -74,6 +74,12 @@ class Proxy:
             raise AttributeError(name)
         return self._ep.request("getattr", {"own": self._id}, name=name)
 
+    def __setattr__(self, name: str, value):
+        if name in Proxy.__slots__:
+            object.__setattr__(self, name, value)
+        else:
+            self._ep.request("setattr", {"own": self._id}, args=[value], name=name)
+
     def __getitem__(self, key):
         return self._ep.request("getitem", {"own": self._id}, args=[key])
 
@@ -105,6 +111,12 @@ class Named(Proxy):
             raise AttributeError(name)
         return self._ep.request("getattr", {"ref": self._repr}, name=name)
 
+    def __setattr__(self, name: str, value):
+        if name in Proxy.__slots__:
+            object.__setattr__(self, name, value)
+        else:
+            self._ep.request("setattr", {"ref": self._repr}, args=[value], name=name)
+
     def __repr__(self) -> str:
         return f"<{self._type} {self._repr}>"
 
@@ -114,10 +126,24 @@ class CourseFunction(Proxy):
     __slots__ = ()
 
     def __call__(self, *args, **kwargs):
-        return self._ep.request("call", {"course": self._repr}, args=list(args), kwargs=kwargs)
+        result = self._ep.request("call", {"course": self._repr}, args=list(args), kwargs=kwargs)
+        if _holds_proxy(result):
+            raise RemoteError("TypeError", f"{self._repr} returned an object, not data: a course function run "
+                              "in the student's process may only return data, which the check judges")
+        return result
 
     def __getattr__(self, name: str):
         raise AttributeError(name)
+
+
+def _holds_proxy(value, depth: int = 0) -> bool:
+    if isinstance(value, Proxy):
+        return True
+    if depth < MAX_DEPTH and isinstance(value, (list, tuple)):
+        return any(_holds_proxy(v, depth + 1) for v in value)
+    if depth < MAX_DEPTH and isinstance(value, dict):
+        return any(_holds_proxy(v, depth + 1) for v in value.values())
+    return False
 
 
 class Keep:
@@ -167,6 +193,8 @@ class _Encoder:
             return {"dict": [[self(k, depth + 1), self(x, depth + 1)] for k, x in v.items()]}
         if type(v) is slice:
             return {"slice": [self(v.start, depth + 1), self(v.stop, depth + 1), self(v.step, depth + 1)]}
+        if isinstance(v, type) and _course_name(v):  # a class of the course: the other side imports its own
+            return {"course": _course_name(v)}
         if self.export is None:
             raise WireError(f"cannot send a {type(v).__name__}: only tensors, numbers, strings and "
                             "lists, tuples and dicts of them cross to the other process")
@@ -179,6 +207,14 @@ class _Encoder:
         self.sent.append(t)
         self.tensors[key] = t.detach().to("cpu").clone(memory_format=torch.contiguous_format)
         return key
+
+
+def _course_name(cls: type) -> str | None:
+    """"module:qualname" of a class defined in dlcourse (not its grading tools), else None."""
+    module, qualname = getattr(cls, "__module__", "") or "", getattr(cls, "__qualname__", "")
+    if module.startswith("dlcourse.") and not module.startswith("dlcourse.grading") and "<" not in qualname:
+        return f"{module}:{qualname}"
+    return None
 
 
 def encode(value, export: Callable[[Any], dict] | None = None) -> tuple[Any, bytes, list[torch.Tensor]]:
@@ -218,7 +254,7 @@ def decode(tree, blob: bytes, resolve: Callable[[dict], Any]) -> tuple[Any, list
             return _DTYPES[v["dtype"]]
         if "slice" in v:
             return slice(*(walk(x, depth + 1) for x in v["slice"]))
-        if {"obj", "own", "ref"} & set(v):
+        if {"obj", "own", "ref", "course"} & set(v):
             return resolve(v)
         raise WireError(f"unknown value in message: {str(v)[:80]}")
 
@@ -299,6 +335,11 @@ class Endpoint:
         self.objects: dict[int, Any] = {}
         self.deadline: float | None = None  # monotonic time after which waiting raises Deadline
         self.call_meta: Callable[[], dict] | None = None  # fields added to every call we make
+        # Whether the peer's in-place changes to tensors we sent are copied into ours. The judge says
+        # no: what a test compares against must not move when the student's code writes to its
+        # input; ``changed`` then lists our tensors that the peer changed in the latest reply.
+        self.write_back = True
+        self.changed: list[torch.Tensor] = []
 
     # objects we hand over stay in our table; the peer refers to them by number
     def export(self, value) -> dict:
@@ -320,6 +361,8 @@ class Endpoint:
             return self.objects[int(marker["own"])]
         if "ref" in marker:
             return self._serve(self, "ref", {"name": marker["ref"]}, [])
+        if "course" in marker:
+            return self._serve(self, "course", {"name": marker["course"]}, [])
         raise WireError("a message referred to an object that does not exist")
 
     def request(self, op: str, target=None, **fields):
@@ -327,7 +370,10 @@ class Endpoint:
         payload = {"target": target, **{k: v for k, v in fields.items() if k not in ("args", "kwargs")}}
         if op == "call" and self.call_meta is not None:
             payload.update(self.call_meta())
-        tree, blob, sent = encode([list(fields.get("args", [])), dict(fields.get("kwargs", {}))], self.export)
+        try:
+            tree, blob, sent = encode([list(fields.get("args", [])), dict(fields.get("kwargs", {}))], self.export)
+        except WireError as e:  # nothing was sent: the conversation is intact, the caller's value was wrong
+            raise TypeError(str(e)) from None
         send(self.fd_out, {"op": op, "meta": payload, "value": tree}, blob)
         return self.wait_reply(sent)
 
@@ -346,8 +392,16 @@ class Endpoint:
             if type(decoded) is not list or len(decoded) != 2:
                 raise WireError("malformed reply")
             value, new = decoded
-            self._write_back(sent, header.get("changed"), new)
+            self.changed = self._changed(sent, header.get("changed"))
+            if self.write_back:
+                self._write_back(sent, header.get("changed"), new)
             return value
+
+    @staticmethod
+    def _changed(sent: list[torch.Tensor], changed) -> list[torch.Tensor]:
+        if not isinstance(changed, list):
+            return []
+        return [sent[i] for i in changed if type(i) is int and 0 <= i < len(sent)]
 
     @staticmethod
     def _write_back(sent: list[torch.Tensor], changed, new) -> None:

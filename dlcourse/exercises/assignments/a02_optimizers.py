@@ -1,8 +1,8 @@
 """The checks of assignment a02 (optimizers): a student's optimizer class against torch.optim.
 
 ``check_optimizer`` runs the student's class for 100 steps on a problem of
-``dlcourse.optim.trajectory`` (in the student's process while grading: ``in_student_process``)
-and compares every parameter after every step with torch.optim's path, computed here. When
+``dlcourse.optim.trajectory`` (while grading, that loop runs in the grader and steps the
+student's optimizer through the proxy, on parameters kept in their process) and compares every parameter after every step with torch.optim's path, computed here. When
 they differ it names the fix: it replays the usual mistakes (no bias correction, AdamW's decay
 on the gradient, state shared between parameters, ...) and says which one the path follows,
 or at which step the paths part (step 1: the formula; later: what is kept between steps).
@@ -14,7 +14,7 @@ import functools
 import torch
 from torch.optim import Optimizer
 
-from dlcourse.checks import CheckError, check_close, forbid, in_student_process, matches
+from dlcourse.checks import CheckError, check_close, forbid, matches
 from dlcourse.precision import allowed_error, in_float64
 from dlcourse.optim import trajectory
 
@@ -176,11 +176,12 @@ def check_optimizer(name: str, student_class, reference, hyper: dict, *, mistake
 
 
 def _student_path(student_class, problem: str, steps: int, hyper: dict) -> list:
-    """``trajectory`` of the student's class, run where their code runs, with ready-made optimizers
-    forbidden there (the references here are computed outside this block)."""
+    """``trajectory`` of the student's class, with ready-made optimizers forbidden in their code (the
+    references here are computed outside this block). The loop runs here: while grading, only the
+    student's ``__init__`` and ``step()`` run in their process, on parameters kept there."""
     __tracebackhide__ = True
     with forbid(READY_MADE_OPTIMIZERS, "this assignment builds each optimizer from its update equations"):
-        return in_student_process(trajectory)(student_class, problem, steps, **hyper)
+        return trajectory(student_class, problem, steps, **hyper)
 
 
 def _works_on_one_parameter(student_class, reference, hyper) -> bool:

@@ -1,8 +1,10 @@
 """The checks of assignment a03 (LeNet-5 on MNIST): a student's model class against the course's.
 
-``probe`` runs in the student's process (``in_student_process`` while grading): it builds the
-student's class, loads a state dict the grader made, runs a batch and returns plain data (the
-parameter shapes, the output shape after every stage, the logits, the gradients).
+``probe`` builds the student's class, loads a state dict the grader made, runs a batch and
+returns plain data (the parameter shapes, the output shape after every stage, the logits, the
+gradients); while grading it runs in the grader and drives the student's model through the
+proxy (``dlcourse.reach``), so nothing it reports is computed by code the student can change
+but their model's own.
 ``check_lenet5`` compares that here with :class:`ReferenceLeNet5` under the same weights and,
 when they differ, names the usual mistake: no flatten, conv1 without padding (28x28 turns into
 24x24), a forgotten ReLU, a wrong layer size, a missing last layer. ``train_lenet5`` is the
@@ -14,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from dlcourse.checks import CheckError, check_close, in_student_process, matches
+from dlcourse.checks import CheckError, check_close, in_student_process, matches, outputs_and_grads, student_error_text
 from dlcourse.precision import in_float64
 from dlcourse.profiling import count_params
 
@@ -87,42 +89,43 @@ def reference_state(seed: int) -> dict:
     return {k: v.clone() for k, v in ReferenceLeNet5().state_dict().items()}
 
 
-# ----------------------------------------------------------------------------- the student's side
-def probe(model_class, state_dict: dict | None, x: torch.Tensor) -> dict:
+# ----------------------------------------------------------------------------- probing the student's class
+def probe(model_class, state_dict: dict | None, x: torch.Tensor, seed: int = 0) -> dict:
     """Build ``model_class()``, load ``state_dict``, run ``x`` forward and backward; data only.
 
-    Runs in the student's process while grading. Every step is caught, so a broken model still
-    returns what could be measured (and the error), which the check turns into advice.
+    Runs here and drives the student's model (while grading, through the proxy: one request
+    per step, only data back). Every step's failure is caught, so a broken model still gives
+    what could be measured (and the error), which the check turns into advice; the grader's
+    own failures (a timeout) are not caught.
     """
     out: dict = {"stages": {}}
     try:
         model = model_class()
     except Exception as e:  # noqa: BLE001 - the student's __init__ failed: report it
-        return {**out, "error": ("__init__", f"{type(e).__name__}: {e}")}
-    out["n_params"] = count_params(model)
+        return {**out, "error": ("__init__", student_error_text(e))}
     out["shapes"] = {k: tuple(v.shape) for k, v in model.state_dict().items()}
+    out["n_params"] = count_params(model)
     if state_dict is not None:
         try:
             model.load_state_dict(state_dict)
         except Exception as e:  # noqa: BLE001
-            return {**out, "error": ("load_state_dict", f"{type(e).__name__}: {e}")}
+            return {**out, "error": ("load_state_dict", student_error_text(e))}
     hooks = []
     for name in LAYERS:
-        layer = getattr(model, name, None)
-        if isinstance(layer, nn.Module):
-            def hook(module, args, output, name=name):
-                if args and isinstance(args[0], torch.Tensor):
-                    out["stages"][f"{name}:in"] = tuple(args[0].shape[1:])
-                if isinstance(output, torch.Tensor):
-                    out["stages"][f"{name}:out"] = tuple(output.shape[1:])
-            hooks.append(layer.register_forward_hook(hook))
+        def hook(module, args, output, name=name):
+            if args and isinstance(args[0], torch.Tensor):
+                out["stages"][f"{name}:in"] = tuple(args[0].shape[1:])
+            if isinstance(output, torch.Tensor):
+                out["stages"][f"{name}:out"] = tuple(output.shape[1:])
+        try:
+            hooks.append(getattr(model, name).register_forward_hook(hook))
+        except Exception as e:  # noqa: BLE001 - no such layer: the shapes check names it
+            student_error_text(e)
     try:
-        logits = model(x)
-        out["logits"] = logits.detach().clone()
-        logits.float().pow(2).sum().backward()
-        out["grads"] = {k: p.grad.clone() for k, p in model.named_parameters() if p.grad is not None}
+        got = outputs_and_grads(model, [x], seed=seed)
+        out["logits"], out["grads"] = got["outputs"][0], got.get("param_grads", {})
     except Exception as e:  # noqa: BLE001
-        out["error"] = ("forward", f"{type(e).__name__}: {e}")
+        out["error"] = ("forward", student_error_text(e))
     finally:
         for h in hooks:
             h.remove()
@@ -140,7 +143,7 @@ def check_lenet5(model_class, *, seed: int = 0, batch: int = 4, gradients: bool 
     state = reference_state(seed)
     torch.manual_seed(seed + 1)
     x = torch.randn(batch, 1, 28, 28)
-    got = in_student_process(probe)(model_class, None, x)
+    got = probe(model_class, None, x)
     if not isinstance(got, dict):
         raise CheckError("the probe got nothing back from your class")
     where, message = got.get("error") or (None, None)
@@ -165,7 +168,7 @@ def check_lenet5(model_class, *, seed: int = 0, batch: int = 4, gradients: bool 
         raise CheckError(f"LeNet5 has {got['n_params']:,} parameters, expected {N_PARAMS:,}"
                          + (f"; extra entries {extra}: remove the layers LeNet-5 does not have." if extra else "."))
     print(f"OK parameters: {N_PARAMS:,}, layers {', '.join(LAYERS)} with the expected shapes")
-    got = in_student_process(probe)(model_class, state, x)
+    got = probe(model_class, state, x)
     where, message = got.get("error") or (None, None)
     stages = {tuple(k.split(":")): v for k, v in got.get("stages", {}).items()}
     for stage, expected in STAGES.items():
@@ -198,19 +201,19 @@ def check_lenet5(model_class, *, seed: int = 0, batch: int = 4, gradients: bool 
             check_close(f"gradient of {name}", got.get("grads", {}).get(name), g, shadow=shadows[name])
 
 
-def reference_grads(state_dict: dict, x: torch.Tensor) -> dict:
-    """The gradient of sum(logits ** 2) with respect to each of the reference's parameters."""
+def reference_grads(state_dict: dict, x: torch.Tensor, seed: int = 0) -> dict:
+    """The reference's parameter gradients of the seeded projection of its logits (as ``probe``'s)."""
     m = ReferenceLeNet5()
     m.load_state_dict(state_dict)
-    names, params = zip(*m.named_parameters())
-    return dict(zip(names, torch.autograd.grad(m(x).pow(2).sum(), params)))
+    return outputs_and_grads(m, [x], seed=seed)["param_grads"]
 
 
 # ----------------------------------------------------------------------------- training
-def train_lenet5(model_class, n_train: int = 8000, seed: int = 0) -> nn.Module:
+def train_lenet5(model_class, n_train: int = 8000, seed: int = 0) -> dict:
     """The course's short run: one epoch over ``n_train`` MNIST images, Adam 2e-3, batch 32, seeded.
 
-    Runs where the student's class lives (``in_student_process``); returns the model in eval mode.
+    Runs where the student's class lives (``in_student_process``) and returns the trained state
+    dict, data that the check loads into :class:`ReferenceLeNet5` and tests in the grader.
     About 6 s on one CPU core (fp32: bf16 autocast is slower for a model this small on CPU).
     """
     import dlcourse
@@ -223,18 +226,33 @@ def train_lenet5(model_class, n_train: int = 8000, seed: int = 0) -> nn.Module:
     # On the CPU wherever it runs: the grader sends CPU tensors, and a re-grade gives the same score.
     dlcourse.fit(model, loader, torch.optim.Adam(model.parameters(), lr=2e-3), epochs=1, amp=False,
                  device="cpu", progress=False, live_plot=False)
-    return model.eval()
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
 
 
 def check_training(model_class, *, threshold: float = 0.95, n_test: int = 2000, n_train: int = 8000) -> float:
-    """Train with the course's recipe (next to the student's code) and test here, on MNIST's test images."""
+    """Train with the course's recipe (next to the student's code) and test here, on MNIST's test images.
+
+    What comes back is the trained state dict (data). The student's class must compute LeNet-5
+    with it (their logits equal the reference's on test images), and the accuracy is that of
+    :class:`ReferenceLeNet5` with those weights, computed here: no code of the student's
+    process measures it, and the test images are not readable there while grading."""
     __tracebackhide__ = True
     from dlcourse.data import mnist
 
     test = mnist("test", limit=n_test, seed=1)
-    model = in_student_process(train_lenet5)(model_class, n_train)
+    state = in_student_process(train_lenet5)(model_class, n_train)
+    reference = ReferenceLeNet5()
+    try:
+        reference.load_state_dict(state)
+    except (RuntimeError, TypeError, AttributeError) as e:
+        raise CheckError(f"the trained weights do not fit LeNet-5's layout ({str(e).splitlines()[0][:200]}): "
+                         "keep the layers and names of task 2.") from None
     with torch.no_grad():
-        logits = model(test.tensors[0])
+        logits = reference.eval()(test.tensors[0])
+    got = probe(model_class, state, test.tensors[0][:8])
+    if "logits" not in got or not matches(got["logits"], logits[:8], in_float64(reference, test.tensors[0][:8])):
+        raise CheckError("with its trained weights your LeNet5 does not compute what LeNet-5 computes with them: "
+                         "make the parity tests above pass first.")
     acc = float((torch.as_tensor(logits).argmax(1) == test.tensors[1]).float().mean())
     if acc < threshold:
         raise CheckError(f"after one epoch on {n_train:,} images the test accuracy is {acc:.1%}, below "

@@ -1,8 +1,9 @@
 """The checks of assignment a04 (a small ResNet on CIFAR-10): the student's classes against the course's.
 
-The drivers (``probe_block``, ``probe_resnet``, ``run_evaluate``, ``run_training``) run in the
-student's process while grading (``in_student_process``) and return data; the checks compare it
-here with :class:`ReferenceBasicBlock` / :class:`ReferenceResNet` under the same weights. Task 2
+``probe_block`` and ``probe_resnet`` run here and drive the student's classes (while grading,
+through the proxy, ``dlcourse.reach``); ``run_evaluate`` and ``run_training`` run whole in the
+student's process (``in_student_process``) and return data only (an accuracy, a trained state
+dict, which is tested here in the reference). The checks compare with :class:`ReferenceBasicBlock` / :class:`ReferenceResNet` under the same weights. Task 2
 and the training run build the student's ResNet or recipe around the *reference* block, so each
 task is graded on its own. Usual mistakes get their fix named: a shortcut without its
 projection when the shape changes, no ReLU after the addition, BatchNorm left in training mode
@@ -16,7 +17,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from dlcourse.checks import CheckError, check_close, in_student_process, matches, randomise_weights
+from dlcourse.checks import (CheckError, check_close, in_student_process, matches, outputs_and_grads, predict,
+                             randomise_weights, student_error_text)
 from dlcourse.precision import in_float64
 from dlcourse.profiling import count_params
 
@@ -79,25 +81,24 @@ def block_state(module: nn.Module, seed: int) -> dict:
     return randomise_weights(copy.deepcopy(module), seed).state_dict()
 
 
-# ----------------------------------------------------------------------------- the student's side
-def _probe(model, state: dict, x: torch.Tensor) -> dict:
-    out = {"shapes": {k: tuple(v.shape) for k, v in model.state_dict().items()},
-           "n_params": count_params(model)}
+# ----------------------------------------------------------------------------- probing the student's classes
+def _probe(model, state: dict, x: torch.Tensor, seed: int = 0) -> dict:
+    """Run here, driving the model (while grading, the student's, through the proxy): data only."""
+    out = {"shapes": {k: tuple(v.shape) for k, v in model.state_dict().items()}, "n_params": count_params(model)}
     try:
         model.load_state_dict(state)
     except Exception as e:  # noqa: BLE001 - reported as data, turned into advice by the check
-        return {**out, "error": ("load_state_dict", f"{type(e).__name__}: {e}")}
+        return {**out, "error": ("load_state_dict", student_error_text(e))}
     try:
         model.eval()
         with torch.no_grad():
-            out["eval"] = model(x).clone()
+            out["eval"] = torch.as_tensor(model(x))
         model.train()
-        y = model(x)
-        out["train"] = y.detach().clone()
-        y.pow(2).mean().backward()
-        out["grads"] = {k: p.grad.clone() for k, p in model.named_parameters() if p.grad is not None}
+        got = outputs_and_grads(model, [x], seed=seed)
+        out["train"] = got["outputs"][0]
+        out["grads"] = {k: g for k, g in got.get("param_grads", {}).items() if g is not None}
     except Exception as e:  # noqa: BLE001
-        out["error"] = ("forward", f"{type(e).__name__}: {e}")
+        out["error"] = ("forward", student_error_text(e))
     return out
 
 
@@ -106,7 +107,7 @@ def probe_block(block_class, args: tuple, state: dict, x: torch.Tensor) -> dict:
     try:
         block = block_class(*args)
     except Exception as e:  # noqa: BLE001
-        return {"error": ("__init__", f"{type(e).__name__}: {e}")}
+        return {"error": ("__init__", student_error_text(e))}
     return _probe(block, state, x)
 
 
@@ -115,10 +116,11 @@ def probe_resnet(resnet_class, state: dict, x: torch.Tensor) -> dict:
     try:
         model = resnet_class(ReferenceBasicBlock)
     except Exception as e:  # noqa: BLE001
-        return {"error": ("__init__", f"{type(e).__name__}: {e}")}
+        return {"error": ("__init__", student_error_text(e))}
     return _probe(model, state, x)
 
 
+# ----------------------------------------------------------------------------- run in the student's process
 def run_evaluate(evaluate, state: dict, images: torch.Tensor, labels: torch.Tensor) -> dict:
     """The student's ``evaluate`` on a reference ResNet: its result and whether it changed the model."""
     torch.manual_seed(0)
@@ -134,8 +136,9 @@ def run_evaluate(evaluate, state: dict, images: torch.Tensor, labels: torch.Tens
 def run_training(train, seed: int = 0) -> dict:
     """The student's ``train(model, train_set)`` on a fresh reference ResNet and N_TRAIN CIFAR-10 images.
 
-    Counts the images the model sees in training mode (IMAGE_BUDGET allowed) and returns the
-    trained model in eval mode; the grader tests it on CIFAR-10 test images it sends itself.
+    Counts the images the model sees in training mode (IMAGE_BUDGET allowed: a rule, counted
+    where the student's code runs) and returns the trained state dict, data that the check loads
+    into :class:`ReferenceResNet` and tests in the grader on CIFAR-10 test images.
     """
     import time
 
@@ -148,7 +151,8 @@ def run_training(train, seed: int = 0) -> dict:
     start = time.perf_counter()
     train(model, cifar10("train", limit=N_TRAIN, seed=seed))
     # Back to the CPU (dlcourse.fit trains on a GPU where there is one): the grader sends CPU tensors.
-    return {"model": model.cpu().eval(), "seen": seen[0], "seconds": time.perf_counter() - start}
+    state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+    return {"state": state, "seen": seen[0], "seconds": time.perf_counter() - start}
 
 
 # ----------------------------------------------------------------------------- the checks (grader's side)
@@ -187,12 +191,12 @@ def _diagnose(what: str, got, expected_shapes: dict, expected_params: int) -> No
         raise CheckError(f"{what}: forward raised {message}")
 
 
-def _train_step(model: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, dict]:
-    """The reference in train mode (batch statistics): its output and the gradient of mean(y ** 2)."""
+def _train_step(model: nn.Module, x: torch.Tensor, seed: int = 0) -> tuple[torch.Tensor, dict]:
+    """The reference in train mode (batch statistics): its output and the parameter gradients of the
+    seeded projection of it (``dlcourse.reach.outputs_and_grads``, as the probe measures the student's)."""
     model.train()
-    y = model(x)
-    names, params = zip(*model.named_parameters())
-    return y.detach(), dict(zip(names, torch.autograd.grad(y.pow(2).mean(), params)))
+    got = outputs_and_grads(model, [x], seed=seed)
+    return got["outputs"][0], got["param_grads"]
 
 
 def _check_train(what: str, got: dict, ref: nn.Module, x: torch.Tensor, output: str, gradients: bool) -> None:
@@ -215,7 +219,7 @@ def check_block(block_class, in_channels: int, out_channels: int, stride: int = 
     state = block_state(ref, seed)
     ref.load_state_dict(state)
     x = torch.randn(batch, in_channels, size, size, generator=torch.Generator().manual_seed(seed + 1))
-    got = in_student_process(probe_block)(block_class, args, state, x)
+    got = probe_block(block_class, args, state, x)
     _diagnose(what, got, {k: tuple(v.shape) for k, v in state.items()}, count_params(ref))
     ref.eval()
     with torch.no_grad():
@@ -243,7 +247,7 @@ def check_resnet(resnet_class, *, seed: int = 0, batch: int = 4, gradients: bool
     state = block_state(ref, seed)
     ref.load_state_dict(state)
     x = torch.randn(batch, 3, 32, 32, generator=torch.Generator().manual_seed(seed + 1))
-    got = in_student_process(probe_resnet)(resnet_class, state, x)
+    got = probe_resnet(resnet_class, state, x)
     _diagnose("SmallResNet(block)", got, {k: tuple(v.shape) for k, v in state.items()}, 78_042)
     ref.eval()
     with torch.no_grad():
@@ -295,8 +299,13 @@ def check_training(train, *, seed: int = 0) -> float:
                          f"{IMAGE_BUDGET:,} (one pass over the {N_TRAIN:,}): train for one epoch.")
     if got["seen"] == 0:
         raise CheckError("train never ran the model in training mode: call dlcourse.fit(model, loader, optimizer, ...).")
-    with torch.no_grad():
-        logits = got["model"](test.tensors[0])
+    model = ReferenceResNet()
+    try:
+        model.load_state_dict(got["state"])
+    except (RuntimeError, TypeError, KeyError) as e:
+        raise CheckError(f"after your training the model's weights do not load into the ResNet they came from "
+                         f"({str(e).splitlines()[0][:200]}): train the model you are given, do not replace it.") from None
+    logits = predict(model, test.tensors[0])
     acc = float((torch.as_tensor(logits).argmax(1) == test.tensors[1]).float().mean())
     print(f"test accuracy after your training run: {acc:.1%} ({got['seen']:,} images seen, {got['seconds']:.0f} s)")
     return acc

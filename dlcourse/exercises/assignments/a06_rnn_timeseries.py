@@ -15,7 +15,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from dlcourse.checks import CheckError, check_close
+from dlcourse.checks import CheckError, check_close, outputs_and_grads, predict
 from dlcourse.exercises.assignments.sequence_checks import call_student, check_parity
 from dlcourse.profiling import count_params
 
@@ -182,7 +182,8 @@ def persistence_rmse(window: int = 12) -> float:
 def train_forecaster(forecaster_class, seed: int = 0, window: int = 12, epochs: int = 60, lr: float = 1e-2,
                      init: dict | None = None) -> dict:
     """Train ``forecaster_class(**init)`` on the sunspot windows with dlcourse.fit (MSE, Adam, batches of 32)
-    and return {"rmse", "persistence", "train_loss"}: test RMSE in sunspots, and the baseline's."""
+    and return {"state": the trained state dict, "train_loss"}: data, which :func:`forecast_rmse`
+    tests in the grader."""
     from torch.utils.data import DataLoader, TensorDataset
 
     from dlcourse.train import fit
@@ -194,12 +195,18 @@ def train_forecaster(forecaster_class, seed: int = 0, window: int = 12, epochs: 
                         generator=torch.Generator().manual_seed(seed))
     history = fit(model, loader, torch.optim.Adam(model.parameters(), lr=lr), epochs=epochs, loss_fn=_mse,
                   metrics=(), device="cpu", amp=False, progress=False, live_plot=False)
-    model.eval()
-    with torch.no_grad():
-        pred = model(d["X_test"])
+    return {"state": {k: v.detach().clone() for k, v in model.state_dict().items()},
+            "train_loss": float(history["train_loss"][-1])}
+
+
+def forecast_rmse(forecaster_class, state: dict, window: int = 12, init: dict | None = None) -> float:
+    """Test RMSE, in sunspots, of ``forecaster_class(**init)`` with ``state``; the errors are counted here."""
+    d = sunspot_split(window)
+    model = forecaster_class(**(init or {}))
+    model.load_state_dict(state)
+    pred = predict(model, d["X_test"])
     rmse = float(((pred.reshape(-1) - d["y_test"]) ** 2).mean().sqrt()) * d["std"]
-    return {"rmse": rmse if math.isfinite(rmse) else float("inf"),
-            "persistence": persistence_rmse(window), "train_loss": float(history["train_loss"][-1])}
+    return rmse if math.isfinite(rmse) else float("inf")
 
 
 def _mse(pred, y):
@@ -211,13 +218,12 @@ def _mse(pred, y):
 
 def forecaster_probe(forecaster_class, n: int = 4, window: int = 12, seed: int = 0) -> dict:
     """Shape of the output, and whether every parameter gets a gradient, on random windows."""
-    torch.manual_seed(seed)
+    g = torch.Generator().manual_seed(seed)
     model = forecaster_class()
-    out = model(torch.randn(n, window, 1))
-    if isinstance(out, torch.Tensor) and out.requires_grad:
-        out.sum().backward()
-    return {"shape": list(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__,
-            "no_grad": [name for name, p in model.named_parameters() if p.grad is None],
+    got = outputs_and_grads(model, [torch.randn(n, window, 1, generator=g)], seed=seed)
+    out = got["outputs"][0] if len(got["outputs"]) == 1 else got["outputs"]
+    return {"shape": list(out.shape) if isinstance(out, torch.Tensor) else str(out),
+            "no_grad": [name for name, grad in got.get("param_grads", {}).items() if grad is None],
             "n_params": count_params(model)}
 
 
@@ -235,9 +241,10 @@ def check_forecaster_shape(forecaster_class) -> None:
 def check_forecaster(forecaster_class, seed: int = 0, window: int = 12) -> None:
     """Train the student's class (``train_forecaster``, in their process) and require RMSE < persistence."""
     __tracebackhide__ = True
-    result = call_student(f"training Forecaster (seed {seed}, window {window})", forecaster_class, seed, window,
-                          driver=train_forecaster)
-    rmse, base = result["rmse"], result["persistence"]
+    label = f"training Forecaster (seed {seed}, window {window})"
+    result = call_student(label, forecaster_class, seed, window, driver=train_forecaster, whole=True)
+    rmse = call_student(label, forecaster_class, result["state"], window, driver=forecast_rmse)
+    base = persistence_rmse(window)
     if not rmse < base:
         raise CheckError(f"Forecaster (seed {seed}, window {window}): test RMSE {rmse:.1f} sunspots, not below the "
                          f"persistence forecast's {base:.1f} (training loss at the end {result['train_loss']:.3f}). "

@@ -16,7 +16,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from dlcourse.checks import CheckError
+from dlcourse.checks import CheckError, predict
 from dlcourse.exercises.assignments.sequence_checks import call_student, check_parity
 from dlcourse.profiling import count_params
 
@@ -280,7 +280,8 @@ def _token_loss(logits, y):
 def train_reverser(model_class, seed: int = 0, length: int = 8, vocab: int = 10, steps: int = 200,
                    lr: float = 3e-3) -> dict:
     """Train ``model_class(vocab, length)`` to reverse sequences with dlcourse.fit (Adam, batches of 64,
-    ``steps`` steps on fresh seeded sequences); return {"accuracy": per-token, on 1000 new ones, "loss"}."""
+    ``steps`` steps on fresh seeded sequences); return {"state": the trained state dict, "loss"}:
+    data, which :func:`check_reverser` tests in the grader on sequences it draws itself."""
     from torch.utils.data import DataLoader, TensorDataset
 
     from dlcourse.train import fit
@@ -291,11 +292,17 @@ def train_reverser(model_class, seed: int = 0, length: int = 8, vocab: int = 10,
     loader = DataLoader(TensorDataset(x, y), batch_size=64, shuffle=False)
     history = fit(model, loader, torch.optim.Adam(model.parameters(), lr=lr), epochs=1, loss_fn=_token_loss,
                   metrics=(), device="cpu", amp=False, progress=False, live_plot=False)
+    return {"state": {k: v.detach().clone() for k, v in model.state_dict().items()},
+            "loss": float(history["train_loss"][-1])}
+
+
+def reverser_accuracy(model_class, state: dict, seed: int = 0, length: int = 8, vocab: int = 10) -> float:
+    """Per-token accuracy of ``model_class(vocab, length)`` with ``state`` on 1000 new sequences; the
+    sequences are drawn here and the answers never leave this process."""
+    model = model_class(vocab, length)
+    model.load_state_dict(state)
     x_test, y_test = reversal_data(1000, length, vocab, seed + 1000)
-    model.eval()
-    with torch.no_grad():
-        accuracy = float((model(x_test).argmax(-1) == y_test).float().mean())
-    return {"accuracy": accuracy, "loss": float(history["train_loss"][-1])}
+    return float((predict(model, x_test).argmax(-1) == y_test).float().mean())
 
 
 def reverser_probe(model_class, vocab: int = 10, length: int = 8) -> dict:
@@ -317,10 +324,12 @@ def check_reverser_shape(model_class) -> None:
 
 
 def check_reverser(model_class, seed: int = 0, length: int = 8, threshold: float = 0.9) -> None:
-    """Train the student's class (``train_reverser``, in their process) and require ``threshold`` accuracy."""
+    """Train the student's class (``train_reverser``, in their process) and require ``threshold`` accuracy,
+    measured here (``reverser_accuracy``) with the trained state dict that came back."""
     __tracebackhide__ = True
-    r = call_student(f"training ToyTransformer (seed {seed}, length {length})", model_class, seed, length,
-                     driver=train_reverser)
+    label = f"training ToyTransformer (seed {seed}, length {length})"
+    r = call_student(label, model_class, seed, length, driver=train_reverser, whole=True)
+    r["accuracy"] = call_student(label, model_class, r["state"], seed, length, driver=reverser_accuracy)
     if not r["accuracy"] >= threshold:
         raise CheckError(f"ToyTransformer (seed {seed}, length {length}): reverses {r['accuracy']:.1%} of the tokens "
                          f"of new sequences, below {threshold:.0%} (mean training loss {r['loss']:.3f}). Reversal "

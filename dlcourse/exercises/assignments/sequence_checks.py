@@ -1,22 +1,21 @@
 """Checks shared by the sequence assignments (a06-a09): a student's function or module against PyTorch's.
 
-``check_parity`` runs the student's code where it lives (``in_student_process``: their own
-process while grading, right here in their notebook) through one of the two drivers below, and
-the reference here; it compares every output and every gradient, and when the outputs differ it
-replays the usual mistakes (``{what: (function, fix)}``) to name the one the student made.
-
-The drivers take and return data only (tensors, numbers, dicts and lists of them), so a
-grader can run them next to a student's code: ``outputs_and_grads`` for a function,
-``module_outputs_and_grads`` for an ``nn.Module`` class that is built, given the reference's
-weights by ``load_state_dict``, and run. Gradients are those of a seeded random projection of
-the outputs (with all ones, an error that sums to zero would go unseen).
+``check_parity`` runs the student's code through :func:`dlcourse.reach.outputs_and_grads`
+(while grading, one request to their process that brings back only outputs and gradients, as
+data) and the reference here; it compares every output and every gradient, and when the
+outputs differ it replays the usual mistakes (``{what: (function, fix)}``) to name the one the
+student made. ``module_outputs_and_grads`` builds an ``nn.Module`` class, gives it the
+reference's weights by ``load_state_dict`` and probes it the same way; it runs here, driving the
+student's module through the proxy. Gradients are those of a seeded random projection of the
+outputs (``dlcourse.reach.project``).
 """
 from __future__ import annotations
 
 import torch
 
-from dlcourse.checks import CheckError, check_close, forbid, in_student_process, matches
+from dlcourse.checks import CheckError, check_close, forbid, in_student_process, is_student_error, matches
 from dlcourse.precision import in_float64
+from dlcourse.reach import outputs_and_grads
 
 __all__ = ["outputs_and_grads", "module_outputs_and_grads", "check_parity", "call_student", "raised_message"]
 
@@ -25,37 +24,9 @@ def _floating(x) -> bool:
     return isinstance(x, torch.Tensor) and x.is_floating_point()
 
 
-def _flat(out) -> list:
-    """A function's result as a list of tensors: (h, c) pairs and (out, weights) pairs flattened."""
-    if isinstance(out, (tuple, list)):
-        return [t for item in out for t in _flat(item)]
-    return [out]
-
-
-def _project(outs: list, seed: int) -> torch.Tensor | None:
-    """sum(out * r) over the outputs that need a gradient, r seeded random of each output's shape."""
-    g = torch.Generator().manual_seed(seed)
-    # drawn in float64 and cast: the float64 shadow of a reference must draw the same numbers
-    terms = [(o * torch.randn(o.shape, generator=g, dtype=torch.float64).to(o.dtype)).sum()
-             for o in outs if isinstance(o, torch.Tensor) and o.requires_grad]
-    return sum(terms) if terms else None
-
-
 def _described(outs: list) -> list:
     """Outputs as data; anything that is not a tensor is described (the check names it)."""
     return [o.detach() if isinstance(o, torch.Tensor) else f"not a tensor: {type(o).__name__}" for o in outs]
-
-
-def outputs_and_grads(fn, inputs: list, kwargs: dict | None = None, seed: int = 0) -> dict:
-    """``fn(*inputs, **kwargs)`` and the gradient of every floating input: {"outputs", "grads"}."""
-    xs = [x.detach().clone().requires_grad_(True) if _floating(x) else x for x in inputs]
-    outs = _flat(fn(*xs, **(kwargs or {})))
-    loss = _project(outs, seed)
-    floats = [x for x in xs if _floating(x)]
-    grads = [None] * len(floats)
-    if loss is not None and floats:
-        grads = list(torch.autograd.grad(loss, floats, allow_unused=True))
-    return {"outputs": _described(outs), "grads": grads}
 
 
 def module_outputs_and_grads(cls, init: dict, state: dict | None, inputs: list, kwargs: dict | None = None,
@@ -67,20 +38,10 @@ def module_outputs_and_grads(cls, init: dict, state: dict | None, inputs: list, 
         ours, theirs = set(model.state_dict()), set(state)
         if ours != theirs:
             raise ValueError(f"the module's parameters are {sorted(ours)}, the test gives it {sorted(theirs)}: "
-                           f"missing {sorted(theirs - ours)}, unexpected {sorted(ours - theirs)}. Name the "
-                           "submodules and parameters as the instructions say")
+                             f"missing {sorted(theirs - ours)}, unexpected {sorted(ours - theirs)}. Name the "
+                             "submodules and parameters as the instructions say")
         model.load_state_dict(state)
-    xs = [x.detach().clone().requires_grad_(True) if _floating(x) else x for x in inputs]
-    outs = _flat(model(*xs, **(kwargs or {})))
-    loss = _project(outs, seed)
-    floats = [x for x in xs if _floating(x)]
-    names = [n for n, p in model.named_parameters() if p.requires_grad]
-    params = [p for p in model.parameters() if p.requires_grad]
-    grads, pgrads = [None] * len(floats), [None] * len(params)
-    if loss is not None:
-        both = torch.autograd.grad(loss, floats + params, allow_unused=True)
-        grads, pgrads = list(both[:len(floats)]), list(both[len(floats):])
-    return {"outputs": _described(outs), "grads": grads, "param_grads": dict(zip(names, pgrads))}
+    return outputs_and_grads(model, inputs, kwargs, seed)
 
 
 def raised_message(label: str, e: BaseException, hints: dict | None = None) -> str:
@@ -93,26 +54,23 @@ def raised_message(label: str, e: BaseException, hints: dict | None = None) -> s
     return f"{label}: your code raised {kind}: {message.rstrip('.')}." + (f" {fix}" if fix else "")
 
 
-def _is_grader_failure(e: BaseException) -> bool:
-    """A timeout or a broken pipe of the grading wire: the judge must see these, never a CheckError."""
-    return type(e).__module__.endswith("grading.wire") and type(e).__name__ != "RemoteError"
-
-
-def call_student(label: str, student, *args, driver=None, forbidden=(), rule: str = "",
+def call_student(label: str, student, *args, driver=None, whole: bool = False, forbidden=(), rule: str = "",
                  hints: dict | None = None):
-    """``student(*args)``, or the course function ``driver(student, *args)`` run where the student's
-    code runs, with ``forbidden`` names banned there; a student's exception becomes a CheckError
-    that says what it was and what to do."""
+    """``student(*args)``, or the course function ``driver(student, *args)``, with ``forbidden``
+    names banned in the student's code; a student's exception becomes a CheckError that says
+    what it was and what to do. The driver runs here and reaches the student's objects through
+    the grader's proxies, unless ``whole`` (a training run): then it runs in their process
+    (``in_student_process``) and only its data result comes back."""
     __tracebackhide__ = True
     try:
         with forbid(forbidden, rule or "this task builds it from its equations"):
             if driver is None:
                 return student(*args)
-            return in_student_process(driver)(student, *args)
+            return (in_student_process(driver) if whole else driver)(student, *args)
     except CheckError as e:
         raise CheckError(f"{label}: {e}") from None
     except Exception as e:  # noqa: BLE001 - the student's code raised: say what and how to fix it
-        if _is_grader_failure(e):
+        if not is_student_error(e):
             raise
         raise CheckError(raised_message(label, e, hints)) from None
 
@@ -196,26 +154,49 @@ class _Unpack(torch.nn.Module):
         return self.model(*inputs)
 
 
+def _text_data(dataset: str):
+    from dlcourse.data import Vocab, load_sst2, load_trec, tokenize
+
+    load, held_out = {"sst2": (load_sst2, "dev"), "trec": (load_trec, "test")}[dataset]
+    train = load("train")
+    return train, held_out, load, Vocab.build([tokenize(t) for t in train.texts], min_freq=2)
+
+
 def train_text_classifier(model_class, dataset: str = "sst2", seed: int = 0, epochs: int = 2, lr: float = 1e-2,
                           max_length: int = 30) -> dict:
     """Train ``model_class(vocab_size, num_classes)`` with dlcourse.fit (Adam, batches of 64 bucketed by
     length, texts cut to ``max_length`` tokens) on SST-2's train split ("sst2", scored on dev) or TREC's
     ("trec", scored on test); the vocabulary holds the training split's tokens seen at least twice.
-    Returns {"accuracy", "train_loss", "vocab_size"}."""
-    from dlcourse.data import Vocab, load_sst2, load_trec, text_loader, tokenize
+    Returns {"state": the trained state dict, "train_loss", "vocab_size"}: data, which
+    :func:`text_accuracy` scores in the grader on the held-out split."""
+    from dlcourse.data import text_loader
     from dlcourse.train import fit
 
-    load, held_out = {"sst2": (load_sst2, "dev"), "trec": (load_trec, "test")}[dataset]
-    train, test = load("train"), load(held_out)
-    vocab = Vocab.build([tokenize(t) for t in train.texts], min_freq=2)
+    train, _, _, vocab = _text_data(dataset)
     torch.manual_seed(seed)
     model = model_class(len(vocab), len(train.classes))
     history = fit(_Unpack(model), text_loader(train, vocab, 64, seed=seed, max_length=max_length),
-                  torch.optim.Adam(model.parameters(), lr=lr), epochs=epochs,
-                  val_loader=text_loader(test, vocab, 256, shuffle=False), device="cpu", amp=False,
+                  torch.optim.Adam(model.parameters(), lr=lr), epochs=epochs, device="cpu", amp=False,
                   progress=False, live_plot=False)
-    return {"accuracy": float(history["val_accuracy"][-1]), "train_loss": float(history["train_loss"][-1]),
-            "vocab_size": len(vocab)}
+    return {"state": {k: v.detach().clone() for k, v in model.state_dict().items()},
+            "train_loss": float(history["train_loss"][-1]), "vocab_size": len(vocab)}
+
+
+def text_accuracy(model_class, state: dict, dataset: str = "sst2") -> float:
+    """Accuracy of ``model_class(vocab_size, num_classes)`` with ``state`` on the held-out split (SST-2 dev,
+    TREC test), read and scored here: the student's model sees the token ids, never the labels."""
+    from dlcourse.data import text_loader
+
+    train, held_out, load, vocab = _text_data(dataset)
+    model = model_class(len(vocab), len(train.classes))
+    model.load_state_dict(state)
+    model.eval()
+    right = total = 0
+    with torch.no_grad():
+        for (ids, lengths), y in text_loader(load(held_out), vocab, 256, shuffle=False):
+            right += int((torch.as_tensor(model(ids, lengths)).argmax(-1) == y).sum())
+            total += len(y)
+    return right / max(total, 1)
 
 
 def padding_probe(model_class, vocab_size: int, num_classes: int, ids: torch.Tensor, lengths: torch.Tensor,
@@ -258,11 +239,13 @@ def check_padding_invariance(model_class, vocab_size: int = 50, num_classes: int
 
 
 def check_text_training(model_class, dataset: str, threshold: float, seed: int = 0, name: str = "model") -> None:
-    """Train the student's class (``train_text_classifier``, in their process); require ``threshold`` accuracy."""
+    """Train the student's class (``train_text_classifier``, in their process); require ``threshold`` accuracy,
+    measured here (``text_accuracy``) with the trained state dict that came back."""
     __tracebackhide__ = True
     split = {"sst2": "SST-2 dev", "trec": "TREC test"}[dataset]
-    r = call_student(f"training {name} on {dataset} (seed {seed})", model_class, dataset, seed,
-                     driver=train_text_classifier)
+    label = f"training {name} on {dataset} (seed {seed})"
+    r = call_student(label, model_class, dataset, seed, driver=train_text_classifier, whole=True)
+    r["accuracy"] = call_student(label, model_class, r["state"], dataset, driver=text_accuracy)
     if not r["accuracy"] >= threshold:
         raise CheckError(f"{name} trained on {dataset} (seed {seed}): {r['accuracy']:.1%} accuracy on {split}, below "
                          f"{threshold:.0%} (final training loss {r['train_loss']:.3f}). Check that the embedding, the "
