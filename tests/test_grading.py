@@ -30,6 +30,8 @@ import pytest
 from dlcourse import grading
 from dlcourse.grading import autograder
 
+from grading_attacks import ATTACKS, attacker
+
 ROOT = Path(__file__).resolve().parents[1]
 IDS = grading.assignment_ids(ROOT)
 COURSE_ID = "dlcourse"
@@ -83,6 +85,8 @@ def graded(request, tmp_path_factory):
     # score exactly its tasks' points, so no test cell leans on another task's code.
     for name, chosen in _partial_sets(tasks).items():
         submissions[name] = grading.partial_submission(source, release, chosen)
+    if aid in ATTACKS:  # issue 16's attacks: rebound course functions, shadowed builtins, in-place writes
+        submissions["attacker"] = attacker(submissions["untouched"], aid)
     for student, nb in submissions.items():
         path = grading.notebook_path(f"submitted/{student}", aid, course)
         path.parent.mkdir(parents=True)
@@ -242,6 +246,16 @@ def test_untouched_release_scores_zero(graded):
     score, max_score = graded.scores["untouched"]
     assert score == 0, (f"the untouched release of {graded.aid} scores {score}/{max_score}: a test cell passes "
                         f"without any student code: {_earned(graded.cells['untouched'])}")
+
+
+def test_an_attack_earns_only_what_its_wrong_answers_earn(graded):
+    """tests/grading_attacks.py: every answer a stub (0 points), plus code that rebinds the course's
+    drivers, shadows the tests' builtins and helpers, or writes into its input in place."""
+    if "attacker" not in graded.scores:
+        pytest.skip(f"no attack written for {graded.aid}")
+    score, max_score = graded.scores["attacker"]
+    assert score == 0, (f"the attack on {graded.aid} scores {score}/{max_score} with every answer a stub: "
+                        f"{_earned(graded.cells['attacker'])}\n{graded.log}")
 
 
 def test_partial_submissions_score_exactly_their_tasks_points(graded):

@@ -17,7 +17,7 @@ import torch
 from dlcourse.checks import CheckError, forbid
 from dlcourse.grading import wire
 from dlcourse.grading.autograder import Limits
-from dlcourse.grading.judge import Reach, StudentProcess, Verdict, judge, run_cells
+from dlcourse.grading.judge import Reach, StudentProcess, Verdict, _serve_callbacks, judge, run_cells
 
 CELLS = [
     ("setup", "import torch\nfrom dlcourse.checks import check_close"),
@@ -163,6 +163,22 @@ def test_a_course_function_run_there_may_return_only_data(student):
     judge(proc, ["from dlcourse.checks import in_student_process, randomise_weights"], [("t_obj", 1, test)], 30,
           verdict)
     assert not verdict.tests[0].passed and "not data" in verdict.tests[0].message, verdict.tests[0]
+
+
+def test_a_course_class_from_the_student_comes_back_as_their_object(student):
+    """The student's process sends the course's classes as proxies (it could name any course
+    class as its answer otherwise); a reply that names one anyway fails that test, not the grading."""
+    proc, _, _ = student
+    verdict = Verdict()
+    run_cells(proc, [("course_class", "from dlcourse.models.lenet import LeNet5\nKINDS = {'net': LeNet5}\n"
+                                      "def which():\n    return LeNet5")], 30, verdict)
+    test = ("from dlcourse.reach import is_student_object\n"
+            "assert is_student_object(which()) and is_student_object(KINDS['net'])")
+    judge(proc, [], [("t_class", 1, test)], 30, verdict, task_names={"which", "KINDS"})
+    assert verdict.tests[0].passed, verdict.tests[0]
+    forged = wire.Endpoint(0, 0, _serve_callbacks, lambda v: True)
+    with pytest.raises(wire.WireError, match="may not"):
+        forged.resolve({"course": "dlcourse.models.lenet:LeNet5"})
 
 
 def test_a_test_that_runs_past_its_time_fails_and_the_process_keeps_serving(student):

@@ -88,6 +88,7 @@ class StudentProcess:
         self.endpoint = wire.Endpoint(from_child, to_child, _serve_callbacks, exportable=_is_callback)
         self.endpoint.call_meta = _call_context
         self.endpoint.write_back = False  # the student's in-place writes never reach the grader's tensors
+        self.endpoint.course_names = True  # the course's classes travel by name; the student's come back as proxies
 
     def interrupt(self) -> None:
         """SIGINT to the runner (in the sandbox its keeper passes it on)."""
@@ -277,6 +278,10 @@ class Reach:
         return got
 
     def beside(self, value):
+        """A copy of ``value`` kept in the student's process; a class or function of the course is
+        sent by name, so a test can build the course's objects there (a model for their recipe)."""
+        if isinstance(value, (type, types.FunctionType)) and wire._course_name(value):
+            value = wire.CourseRef(wire._course_name(value))
         return self.endpoint.request("hold", None, args=[value])
 
     def changed(self) -> list:

@@ -156,10 +156,11 @@ class Keep:
 
 # ----------------------------------------------------------------------------- encoding
 class _Encoder:
-    def __init__(self, export: Callable[[Any], dict] | None):
+    def __init__(self, export: Callable[[Any], dict] | None, course_names: bool = False):
         self.tensors: dict[str, torch.Tensor] = {}
         self.sent: list[torch.Tensor] = []  # the sender's tensors, in key order
         self.export, self.items = export, 0
+        self.course_names = course_names  # send the course's classes by name (the judge's side only)
 
     def __call__(self, v, depth: int = 0):
         self.items += 1
@@ -193,7 +194,11 @@ class _Encoder:
             return {"dict": [[self(k, depth + 1), self(x, depth + 1)] for k, x in v.items()]}
         if type(v) is slice:
             return {"slice": [self(v.start, depth + 1), self(v.stop, depth + 1), self(v.step, depth + 1)]}
-        if isinstance(v, type) and _course_name(v):  # a class of the course: the other side imports its own
+        # A class or function of the course: the other side imports its own. Only the judge sends
+        # these; from the student's side a course class travels as a proxy, like any other object.
+        if self.course_names and type(v) is CourseRef:
+            return {"course": v.name}
+        if self.course_names and isinstance(v, type) and _course_name(v):
             return {"course": _course_name(v)}
         if self.export is None:
             raise WireError(f"cannot send a {type(v).__name__}: only tensors, numbers, strings and "
@@ -209,17 +214,26 @@ class _Encoder:
         return key
 
 
-def _course_name(cls: type) -> str | None:
-    """"module:qualname" of a class defined in dlcourse (not its grading tools), else None."""
+class CourseRef:
+    """A class or function of ``dlcourse`` sent by name (the receiver imports its own copy)."""
+    __slots__ = ("name",)
+
+    def __init__(self, name: str):
+        self.name = name
+
+
+def _course_name(cls) -> str | None:
+    """"module:qualname" of a class or function defined in dlcourse (not its grading tools), else None."""
     module, qualname = getattr(cls, "__module__", "") or "", getattr(cls, "__qualname__", "")
     if module.startswith("dlcourse.") and not module.startswith("dlcourse.grading") and "<" not in qualname:
         return f"{module}:{qualname}"
     return None
 
 
-def encode(value, export: Callable[[Any], dict] | None = None) -> tuple[Any, bytes, list[torch.Tensor]]:
+def encode(value, export: Callable[[Any], dict] | None = None,
+           course_names: bool = False) -> tuple[Any, bytes, list[torch.Tensor]]:
     """(JSON-able structure, safetensors blob, the sender's tensors in blob order)."""
-    enc = _Encoder(export)
+    enc = _Encoder(export, course_names)
     tree = enc(value)
     return tree, (_save_tensors(enc.tensors) if enc.tensors else b""), enc.sent
 
@@ -339,6 +353,7 @@ class Endpoint:
         # no: what a test compares against must not move when the student's code writes to its
         # input; ``changed`` then lists our tensors that the peer changed in the latest reply.
         self.write_back = True
+        self.course_names = False  # whether we send the course's classes by name (the judge does)
         self.changed: list[torch.Tensor] = []
 
     # objects we hand over stay in our table; the peer refers to them by number
@@ -359,10 +374,12 @@ class Endpoint:
                          str(marker.get("repr", ""))[:200])
         if "own" in marker and int(marker["own"]) in self.objects:
             return self.objects[int(marker["own"])]
-        if "ref" in marker:
-            return self._serve(self, "ref", {"name": marker["ref"]}, [])
-        if "course" in marker:
-            return self._serve(self, "course", {"name": marker["course"]}, [])
+        for kind in ("ref", "course"):
+            if kind in marker:
+                try:
+                    return self._serve(self, kind, {"name": marker[kind]}, [])
+                except PermissionError as e:  # a malformed message, not the receiver's own failure
+                    raise WireError(f"a message referred to what it may not: {e}") from None
         raise WireError("a message referred to an object that does not exist")
 
     def request(self, op: str, target=None, **fields):
@@ -371,7 +388,8 @@ class Endpoint:
         if op == "call" and self.call_meta is not None:
             payload.update(self.call_meta())
         try:
-            tree, blob, sent = encode([list(fields.get("args", [])), dict(fields.get("kwargs", {}))], self.export)
+            tree, blob, sent = encode([list(fields.get("args", [])), dict(fields.get("kwargs", {}))], self.export,
+                                     self.course_names)
         except WireError as e:  # nothing was sent: the conversation is intact, the caller's value was wrong
             raise TypeError(str(e)) from None
         send(self.fd_out, {"op": op, "meta": payload, "value": tree}, blob)
@@ -424,7 +442,7 @@ class Endpoint:
             meta = header.get("meta") if isinstance(header.get("meta"), dict) else {}
             result = self._serve(self, str(header.get("op")), meta, [args, kwargs])
             changed = [i for i, (t, v) in enumerate(zip(received, versions)) if t._version != v]
-            tree, out, _ = encode([result, [received[i] for i in changed]], self.export)
+            tree, out, _ = encode([result, [received[i] for i in changed]], self.export, self.course_names)
         except Deadline:
             raise
         except BaseException as e:  # noqa: BLE001 - KeyboardInterrupt and SystemExit too: report them

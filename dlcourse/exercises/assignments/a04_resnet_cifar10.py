@@ -1,9 +1,9 @@
 """The checks of assignment a04 (a small ResNet on CIFAR-10): the student's classes against the course's.
 
-``probe_block`` and ``probe_resnet`` run here and drive the student's classes (while grading,
-through the proxy, ``dlcourse.reach``); ``run_evaluate`` and ``run_training`` run whole in the
-student's process (``in_student_process``) and return data only (an accuracy, a trained state
-dict, which is tested here in the reference). The checks compare with :class:`ReferenceBasicBlock` / :class:`ReferenceResNet` under the same weights. Task 2
+The drivers (``probe_block``, ``probe_resnet``, ``run_evaluate``, ``run_training``) run here and
+drive the student's code (while grading, through the proxy, ``dlcourse.reach``; the course's
+model and data are built where that code runs, and a trained state dict comes back as data and
+is tested here in the reference). The checks compare with :class:`ReferenceBasicBlock` / :class:`ReferenceResNet` under the same weights. Task 2
 and the training run build the student's ResNet or recipe around the *reference* block, so each
 task is graded on its own. Usual mistakes get their fix named: a shortcut without its
 projection when the shape changes, no ReLU after the addition, BatchNorm left in training mode
@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from dlcourse.checks import (CheckError, check_close, in_student_process, matches, outputs_and_grads, predict,
+from dlcourse.checks import (CheckError, beside, check_close, matches, outputs_and_grads, predict,
                              randomise_weights, student_error_text)
 from dlcourse.precision import in_float64
 from dlcourse.profiling import count_params
@@ -122,37 +122,51 @@ def probe_resnet(resnet_class, state: dict, x: torch.Tensor) -> dict:
 
 # ----------------------------------------------------------------------------- run in the student's process
 def run_evaluate(evaluate, state: dict, images: torch.Tensor, labels: torch.Tensor) -> dict:
-    """The student's ``evaluate`` on a reference ResNet: its result and whether it changed the model."""
-    torch.manual_seed(0)
-    model = ReferenceResNet()
+    """The student's ``evaluate`` on a reference ResNet built where it runs: its result and which
+    entries of the model's state it changed (read before and after, as data)."""
+    from dlcourse.device import seed_everything
+
+    beside(evaluate, seed_everything)(0)
+    model = beside(evaluate, ReferenceResNet)()
     model.load_state_dict(state)
     model.train()  # as a model is right after training
-    before = {k: v.clone() for k, v in model.state_dict().items()}
+    before = {k: torch.as_tensor(v).clone() for k, v in model.state_dict().items()}
     result = evaluate(model, images, labels)
-    changed = [k for k, v in model.state_dict().items() if not torch.equal(v, before[k])]
+    after = model.state_dict()
+    changed = [k for k, v in after.items() if not torch.equal(torch.as_tensor(v), before[k])]
     return {"accuracy": float(result), "changed": changed}
 
 
 def run_training(train, seed: int = 0) -> dict:
     """The student's ``train(model, train_set)`` on a fresh reference ResNet and N_TRAIN CIFAR-10 images.
 
-    Counts the images the model sees in training mode (IMAGE_BUDGET allowed: a rule, counted
-    where the student's code runs) and returns the trained state dict, data that the check loads
-    into :class:`ReferenceResNet` and tests in the grader on CIFAR-10 test images.
+    Runs here: the model and the training set are built where ``train`` lives (while grading,
+    in the student's process, from the course's own classes, ``dlcourse.reach.beside``), a hook
+    reports to this process every batch the model sees in training mode (IMAGE_BUDGET allowed),
+    and the trained state dict comes back as data, which the check loads into
+    :class:`ReferenceResNet` and tests here on CIFAR-10 test images.
     """
     import time
 
     from dlcourse.data import cifar10
+    from dlcourse.device import seed_everything
 
-    torch.manual_seed(seed)
-    model = ReferenceResNet()
+    beside(train, seed_everything)(seed)  # seeded where the model is built and trained
+    model = beside(train, ReferenceResNet)()
+    train_set = beside(train, cifar10)("train", limit=N_TRAIN, seed=seed)
     seen = [0]
-    model.register_forward_pre_hook(lambda m, args: seen.__setitem__(0, seen[0] + (len(args[0]) if m.training else 0)))
+
+    def count(module, args):
+        if module.training and args:
+            seen[0] += len(args[0])
+
+    model.register_forward_pre_hook(count)
     start = time.perf_counter()
-    train(model, cifar10("train", limit=N_TRAIN, seed=seed))
+    train(model, train_set)
+    seconds = time.perf_counter() - start
     # Back to the CPU (dlcourse.fit trains on a GPU where there is one): the grader sends CPU tensors.
-    state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
-    return {"state": state, "seen": seen[0], "seconds": time.perf_counter() - start}
+    state = {k: torch.as_tensor(v).detach().cpu().clone() for k, v in model.state_dict().items()}
+    return {"state": state, "seen": seen[0], "seconds": seconds}
 
 
 # ----------------------------------------------------------------------------- the checks (grader's side)
@@ -275,7 +289,7 @@ def check_evaluate(evaluate, *, seed: int = 0, n: int = 96) -> None:
         predicted = ref(images).argmax(1)
     labels = torch.where(torch.rand(n, generator=g) < 0.6, predicted, torch.randint(0, 10, (n,), generator=g))
     expected = float((predicted == labels).float().mean())
-    got = in_student_process(run_evaluate)(evaluate, state, images, labels)
+    got = run_evaluate(evaluate, state, images, labels)
     if any(k.startswith("bn") or ".bn" in k or "running" in k for k in got["changed"]):
         raise CheckError("evaluate changed the BatchNorm running statistics: it ran the model in training mode. "
                          "Call model.eval() first (and evaluate under torch.no_grad()).")
@@ -293,7 +307,7 @@ def check_training(train, *, seed: int = 0) -> float:
     from dlcourse.data import cifar10
 
     test = cifar10("test", limit=N_TEST, seed=1)
-    got = in_student_process(run_training)(train, seed)
+    got = run_training(train, seed)
     if got["seen"] > IMAGE_BUDGET:
         raise CheckError(f"your training showed the model {got['seen']:,} images, over the budget of "
                          f"{IMAGE_BUDGET:,} (one pass over the {N_TRAIN:,}): train for one epoch.")

@@ -1,0 +1,116 @@
+"""What a determined student tried against the grader (issue 16), one submission per assignment.
+
+Each attack is the untouched release (every answer still a stub, which scores 0) with code
+added to its last answer cell that, on the old design, earned points the stubs do not:
+
+* rebinding the course functions the tests used to run in the student's process (the
+  optimizer loop, the probes, the training runs, ``dlcourse.train.fit``) so that they return the
+  reference's results, only when the grader is detected (its environment variable, its module);
+* globals named like the builtins and helpers the test cells call (``dict``, ``zip``,
+  ``check_close``), which the old test namespace took from the student;
+* (a01) a softmax that zeroes its input in place, from which the old test computed its
+  expected value.
+
+``tests/test_grading.py`` grades each next to the honest submissions: it must score exactly
+what the stubs score, 0.
+"""
+from __future__ import annotations
+
+import nbformat
+
+SHADOWS = '''
+dict = lambda *a, **k: {}
+zip = lambda *a: iter(())
+check_close = lambda *a, **k: 0.0
+'''
+
+GRADER_DETECTED = '''
+import os as _os, sys as _sys
+_GRADING = bool(_os.environ.get("DLCOURSE_GRADING_RUN")) or "dlcourse.grading.runner" in _sys.modules
+'''
+
+ATTACKS = {
+    "a01_activations_backprop": SHADOWS + '''
+import torch
+def softmax(x, dim=-1):
+    x.zero_()  # the old test then computed its expected value from this zeroed x
+    return torch.full_like(x, 1.0 / x.shape[dim])
+''',
+    "a02_optimizers": GRADER_DETECTED + SHADOWS + '''
+import torch, dlcourse.optim as _o, dlcourse.exercises.assignments.a02_optimizers as _a
+_real = _o.trajectory
+_TORCH = {"SGDMomentum": torch.optim.SGD, "Adam": torch.optim.Adam, "AdamW": torch.optim.AdamW}
+def _fake(cls, *args, **kwargs):
+    return _real(_TORCH.get(getattr(cls, "__name__", ""), cls), *args, **kwargs)
+if _GRADING:
+    _o.trajectory = _a.trajectory = _fake
+''',
+    "a03_lenet5": GRADER_DETECTED + SHADOWS + '''
+import dlcourse.exercises.assignments.a03_lenet5 as _a
+_probe, _train = _a.probe, _a.train_lenet5
+if _GRADING:
+    _a.probe = lambda cls, *args, **kwargs: _probe(_a.ReferenceLeNet5, *args, **kwargs)
+    _a.train_lenet5 = lambda cls, *args, **kwargs: _train(_a.ReferenceLeNet5, *args, **kwargs)
+''',
+    "a04_resnet_cifar10": GRADER_DETECTED + SHADOWS + '''
+import torch, dlcourse, dlcourse.exercises.assignments.a04_resnet_cifar10 as _a
+def _good_evaluate(model, images, labels):
+    model.eval()
+    with torch.no_grad():
+        return float((model(images).argmax(1) == labels).float().mean())
+def _good_train(model, train_set):
+    loader = torch.utils.data.DataLoader(train_set, batch_size=32, shuffle=True)
+    dlcourse.fit(model, loader, torch.optim.Adam(model.parameters(), lr=3e-3), epochs=1, progress=False,
+                 live_plot=False)
+_pb, _pr, _ev, _tr = _a.probe_block, _a.probe_resnet, _a.run_evaluate, _a.run_training
+if _GRADING:
+    _a.probe_block = lambda cls, *args: _pb(_a.ReferenceBasicBlock, *args)
+    _a.probe_resnet = lambda cls, *args: _pr(_a.ReferenceResNet, *args)
+    _a.run_evaluate = lambda evaluate, *args: _ev(_good_evaluate, *args)
+    _a.run_training = lambda train, *args: _tr(_good_train, *args)
+''',
+    "a05_custom_cnn": GRADER_DETECTED + SHADOWS + '''
+import dlcourse.exercises.assignments.a05_custom_cnn as _a
+_split, _train = _a.probe_split, _a.train_custom_cnn
+if _GRADING:
+    _a.probe_split = lambda load_split, *args: _split(lambda root, split: _a.reference_split(split), *args)
+    _a.measure = lambda *args, **kwargs: {"n_params": 0, "shape": (64, 4), "seconds": 0.0, "flops": 0.0}
+    _a.train_custom_cnn = lambda cls, *args: _train(_a.BaselineCNN, *args)
+''',
+    "a06_rnn_timeseries": GRADER_DETECTED + SHADOWS + '''
+import dlcourse.exercises.assignments.a06_rnn_timeseries as _a, dlcourse.train as _t
+if _GRADING:
+    _a.forecaster_probe = lambda *args, **kwargs: {"shape": [4], "no_grad": [], "n_params": 100}
+    _a.train_forecaster = lambda *args, **kwargs: {"rmse": 0.0, "persistence": 1e9, "train_loss": 0.0, "state": {}}
+    _t.fit = lambda *args, **kwargs: {"train_loss": [0.0], "val_accuracy": [0.99]}
+''',
+    "a07_lstm_sentiment": GRADER_DETECTED + SHADOWS + '''
+import dlcourse.train as _t, dlcourse.exercises.assignments.sequence_checks as _s
+if _GRADING:
+    _t.fit = lambda *args, **kwargs: {"train_loss": [0.1], "val_accuracy": [0.91]}
+    _s.train_text_classifier = lambda *args, **kwargs: {"accuracy": 0.91, "train_loss": 0.1, "vocab_size": 10,
+                                                        "state": {}}
+''',
+    "a08_gru_textclass": GRADER_DETECTED + SHADOWS + '''
+import dlcourse.train as _t, dlcourse.exercises.assignments.sequence_checks as _s
+if _GRADING:
+    _t.fit = lambda *args, **kwargs: {"train_loss": [0.1], "val_accuracy": [0.95]}
+    _s.padding_probe = lambda *args, **kwargs: None
+    _s.train_text_classifier = lambda *args, **kwargs: {"accuracy": 0.95, "train_loss": 0.1, "vocab_size": 10,
+                                                        "state": {}}
+''',
+    "a09_transformer": GRADER_DETECTED + SHADOWS + '''
+import dlcourse.exercises.assignments.a09_transformer as _a
+if _GRADING:
+    _a.reverser_probe = lambda *args, **kwargs: {"shape": [3, 8, 10], "n_params": 100}
+    _a.train_reverser = lambda *args, **kwargs: {"accuracy": 1.0, "loss": 0.0, "state": {}}
+''',
+}
+
+
+def attacker(release: nbformat.NotebookNode, aid: str) -> nbformat.NotebookNode:
+    """The release with the attack added to its last answer cell (every answer still a stub)."""
+    nb = nbformat.from_dict(release)
+    last = [c for c in nb.cells if c.get("metadata", {}).get("nbgrader", {}).get("solution")][-1]
+    last.source += "\n" + ATTACKS[aid]
+    return nb
