@@ -38,6 +38,19 @@ def _check(name: str, value: float, low: float = 0.0, high: float | None = None)
         raise ValueError(f"{name} must be {bound}; got {value!r}.")
 
 
+def _torch_only(who: str, capturable=False, differentiable=False, fused=None) -> None:
+    """torch.optim's implementation switches: accepted in their places, refused when asked for.
+
+    foreach is accepted whatever its value (every step here is a foreach step, and the arithmetic
+    is the same either way); the others change how torch runs, not what it computes, and are
+    left out: capturable (CUDA graphs), differentiable (gradients through the step), fused.
+    """
+    for name, value in (("capturable", capturable), ("differentiable", differentiable), ("fused", fused)):
+        if value:
+            raise ValueError(f"{who}: {name}={value!r} is left out of dlcourse on purpose (it is how "
+                             f"torch.optim runs, not what it computes); use torch.optim.{who} for that.")
+
+
 def _step_count(state: dict) -> float:
     """The step number t as a float: torch.optim keeps it as a 0-d tensor, older state dicts as an int."""
     return float(state["step"])
@@ -90,7 +103,9 @@ class SGD(_ForeachOptimizer):
     """
 
     def __init__(self, params: Iterable, lr: float = 1e-3, momentum: float = 0.0, dampening: float = 0.0,
-                 weight_decay: float = 0.0, nesterov: bool = False, *, maximize: bool = False):
+                 weight_decay: float = 0.0, nesterov: bool = False, *, maximize: bool = False,
+                 foreach: bool | None = None, differentiable: bool = False, fused: bool | None = None):
+        _torch_only("SGD", differentiable=differentiable, fused=fused)
         _check("lr", lr), _check("momentum", momentum), _check("weight_decay", weight_decay)
         if nesterov and (momentum <= 0 or dampening != 0):
             raise ValueError("Nesterov momentum needs momentum > 0 and dampening = 0.")
@@ -131,8 +146,7 @@ class RMSprop(_ForeachOptimizer):
     with momentum: b = momentum * b + d, p = p - lr * b; else p = p - lr * d
 
     The positional order is torch.optim.RMSprop's, whose capturable and foreach come before
-    maximize: foreach is accepted and changes nothing (every step here is foreach), and
-    capturable (CUDA graphs) is left out.
+    maximize (see ``_torch_only`` for those switches).
     """
 
     def __setstate__(self, state: dict) -> None:
@@ -143,12 +157,11 @@ class RMSprop(_ForeachOptimizer):
 
     def __init__(self, params: Iterable, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
                  weight_decay: float = 0.0, momentum: float = 0.0, centered: bool = False,
-                 capturable: bool = False, foreach: bool | None = None, maximize: bool = False):
+                 capturable: bool = False, foreach: bool | None = None, maximize: bool = False,
+                 differentiable: bool = False):
+        _torch_only("RMSprop", capturable, differentiable)
         _check("lr", lr), _check("alpha", alpha, 0.0, 1.0), _check("eps", eps)
         _check("weight_decay", weight_decay), _check("momentum", momentum)
-        if capturable:
-            raise ValueError("RMSprop: capturable=True (for CUDA graphs) is left out of dlcourse on purpose; use "
-                             "torch.optim.RMSprop for that.")
         super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum,
                                       centered=centered, maximize=maximize))
 
@@ -202,8 +215,10 @@ class Adam(_ForeachOptimizer):
     """
 
     def __init__(self, params: Iterable, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
-                 eps: float = 1e-8, weight_decay: float = 0.0, amsgrad: bool = False, *, maximize: bool = False,
-                 decoupled_weight_decay: bool = False):
+                 eps: float = 1e-8, weight_decay: float = 0.0, amsgrad: bool = False, *, foreach: bool | None = None,
+                 maximize: bool = False, capturable: bool = False, differentiable: bool = False,
+                 fused: bool | None = None, decoupled_weight_decay: bool = False):
+        _torch_only(type(self).__name__, capturable, differentiable, fused)
         _check("lr", lr), _check("eps", eps), _check("weight_decay", weight_decay)
         _check("betas[0]", betas[0], 0.0, 1.0), _check("betas[1]", betas[1], 0.0, 1.0)
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
@@ -258,9 +273,12 @@ class AdamW(Adam):
     Adam's division by sqrt(v) would rescale it per weight)."""
 
     def __init__(self, params: Iterable, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
-                 eps: float = 1e-8, weight_decay: float = 1e-2, amsgrad: bool = False, *, maximize: bool = False):
+                 eps: float = 1e-8, weight_decay: float = 1e-2, amsgrad: bool = False, *, maximize: bool = False,
+                 foreach: bool | None = None, capturable: bool = False, differentiable: bool = False,
+                 fused: bool | None = None):
         super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
-                         maximize=maximize, decoupled_weight_decay=True)
+                         maximize=maximize, capturable=capturable, differentiable=differentiable, fused=fused,
+                         decoupled_weight_decay=True)
 
     def __setstate__(self, state: dict) -> None:
         super().__setstate__(state)

@@ -215,11 +215,24 @@ def test_fit_and_lr_schedulers_drive_our_optimizers_as_they_drive_torchs():
     (lambda p: ours.SGD(p, lr=0.1, nesterov=True), "Nesterov"),
     (lambda p: ours.Adam(p, betas=(1.0, 0.999)), "betas"),
     (lambda p: ours.RMSprop(p, alpha=1.5), "alpha"),
-    (lambda p: ours.RMSprop(p, 1e-2, 0.99, 1e-8, 0, 0, False, True), "capturable=True .* left out"),
+    (lambda p: ours.RMSprop(p, 1e-2, 0.99, 1e-8, 0, 0, False, True), "capturable=True is left out"),
+    (lambda p: ours.AdamW(p, fused=True), "AdamW: fused=True is left out"),
+    (lambda p: ours.SGD(p, differentiable=True), "differentiable=True is left out"),
 ])
 def test_bad_hyper_parameters_are_refused_with_their_name(bad, message):
     with pytest.raises(ValueError, match=message):
         bad(_model().parameters())
+
+
+def test_torchs_implementation_switches_are_accepted_where_they_change_nothing():
+    # foreach=False or True, capturable/differentiable/fused off: torch's call, unchanged, runs ours too
+    for our_class, torch_class, flags in [(ours.SGD, torch.optim.SGD, dict(foreach=False, fused=None)),
+                                          (ours.RMSprop, torch.optim.RMSprop, dict(foreach=True, capturable=False)),
+                                          (ours.Adam, torch.optim.Adam, dict(foreach=False, differentiable=False)),
+                                          (ours.AdamW, torch.optim.AdamW, dict(foreach=True, fused=False))]:
+        for a, b in zip(ours.trajectory(our_class, "rosenbrock", 20, lr=1e-3, **flags),
+                        ours.trajectory(torch_class, "rosenbrock", 20, lr=1e-3, **flags)):
+            _assert_close(f"{our_class.__name__}({flags})", a, b)
 
 
 def test_trajectory_records_every_step_and_matches_torch_on_both_problems():
