@@ -29,13 +29,23 @@ __all__ = ["relu", "leaky_relu", "prelu", "elu", "gelu", "sigmoid", "tanh", "sof
            "log_softmax", "PReLU", "ACTIVATIONS", "TORCH_ACTIVATIONS"]
 
 
-def relu(x: torch.Tensor) -> torch.Tensor:
+def _no_inplace(who: str, inplace: bool) -> None:
+    # in F.*'s slot, so a positional call means what it means in torch; writing over the input is
+    # left out because autograd needs the input these references compute the gradient from
+    if inplace:
+        raise ValueError(f"{who}: inplace=True is left out of dlcourse on purpose (the references return a new "
+                         f"tensor, so autograd keeps the input); write x = {who}(x) instead.")
+
+
+def relu(x: torch.Tensor, inplace: bool = False) -> torch.Tensor:
     """max(0, x). ``x <= 0`` (not ``x > 0``) keeps NaN as NaN, as torch does; slope 0 at 0."""
+    _no_inplace("relu", inplace)
     return torch.where(x <= 0, 0.0, x)
 
 
-def leaky_relu(x: torch.Tensor, negative_slope: float = 0.01) -> torch.Tensor:
+def leaky_relu(x: torch.Tensor, negative_slope: float = 0.01, inplace: bool = False) -> torch.Tensor:
     """x for x > 0, ``negative_slope * x`` otherwise: negative inputs keep a small gradient."""
+    _no_inplace("leaky_relu", inplace)
     return torch.where(x > 0, x, x * negative_slope)
 
 
@@ -54,12 +64,13 @@ def prelu(x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
     return torch.where(x > 0, x, w * x)
 
 
-def elu(x: torch.Tensor, alpha: float = 1.0) -> torch.Tensor:
+def elu(x: torch.Tensor, alpha: float = 1.0, inplace: bool = False) -> torch.Tensor:
     """x for x > 0, alpha (e^x - 1) otherwise: smooth, and negative outputs push means to 0.
 
     ``expm1`` is e^x - 1 without the cancellation near 0. The exponent is clamped to 0
     for positive x through a ``where``: e^1000 would be inf and poison the gradient.
     """
+    _no_inplace("elu", inplace)
     safe = torch.where(x > 0, 0.0, x)
     return torch.where(x > 0, x, alpha * torch.expm1(safe))
 

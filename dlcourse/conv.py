@@ -1,7 +1,8 @@
 """2-D convolution and pooling as im2col + matmul, and receptive-field arithmetic (chapter 09).
 
 ``conv2d``, ``max_pool2d`` and ``avg_pool2d`` take the arguments of their namesakes in
-``torch.nn.functional`` and return the same values and gradients (tests/test_conv.py). They are
+``torch.nn.functional``, in the same order (ceil_mode, return_indices, count_include_pad and
+divisor_override included), and return the same values and gradients (tests/test_conv.py). They are
 vectorised: the input is cut into patches once (``patches``, a strided view of the padded input,
 no Python loop over the batch or the pixels), then a convolution is one batched matrix product
 with the filters (Chellapilla et al. 2006, "High performance convolutional neural networks for
@@ -107,7 +108,11 @@ def patches(x: torch.Tensor, kernel_size: IntOrPair, stride: IntOrPair = 1, padd
 
 def im2col(x: torch.Tensor, kernel_size: IntOrPair, stride: IntOrPair = 1, padding: IntOrPair | str = 0,
            dilation: IntOrPair = 1) -> torch.Tensor:
-    """The patches as columns, (N, C kh kw, H_out W_out): the layout of ``F.unfold``."""
+    """The patches as columns, (N, C kh kw, H_out W_out): the layout of ``F.unfold``.
+
+    The arguments come in conv2d's order (stride, padding, dilation), the first half of conv2d,
+    not in F.unfold's (dilation, padding, stride): name them when porting an F.unfold call.
+    """
     p = patches(x, kernel_size, stride, padding, dilation)
     n, c, ho, wo, kh, kw = p.shape
     return p.permute(0, 1, 4, 5, 2, 3).reshape(n, c * kh * kw, ho * wo)
@@ -151,37 +156,79 @@ def conv2d(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = No
     return out if bias is None else out + bias.view(1, o, 1, 1)
 
 
-def _pool_args(name: str, x, kernel_size, stride, padding) -> tuple:
+def _pool_args(name: str, x, kernel_size, stride, padding, dilation=1, ceil_mode=False) -> tuple:
+    """kernel, stride, padding and dilation pairs, and the (left, right, top, bottom) padding to apply.
+
+    ceil_mode (torch's rule): one more window per axis wherever the last one would be cut off,
+    as long as it starts inside the input or its left padding; the extra pixels it reaches past
+    the right padding are padded too (they never win a max and never count in a mean).
+    """
     _check_image(name, x)
     kernel = _pair("kernel_size", kernel_size, 1)
-    step = kernel if stride is None else _pair("stride", stride, 1)   # torch's default: stride = kernel
-    pad = _pair("padding", padding, 0)
+    step = kernel if stride is None or stride == [] else _pair("stride", stride, 1)   # torch's default: = kernel
+    pad, dil = _pair("padding", padding, 0), _pair("dilation", dilation, 1)
     if pad[0] > kernel[0] // 2 or pad[1] > kernel[1] // 2:
         raise ValueError(f"{name}: padding {padding!r} must be at most half the kernel {kernel_size!r} (as in torch): "
                          "a window made only of padding has no value to pool.")
-    return kernel, step, pad
+    extra = []
+    for n, k, s, p, d in zip(x.shape[2:], kernel, step, pad, dil):
+        span = d * (k - 1) + 1
+        out = (n + 2 * p - span + (s - 1 if ceil_mode else 0)) // s + 1
+        if ceil_mode and (out - 1) * s >= n + p:        # a last window that would start in the right padding
+            out -= 1
+        extra.append(max(0, (out - 1) * s + span - (n + 2 * p)))
+    return kernel, step, pad, dil, (pad[1], pad[1] + extra[1], pad[0], pad[0] + extra[0])
+
+
+def _padded_patches(x, kernel, step, pads, dil=(1, 1), value=0.0) -> torch.Tensor:
+    return patches(F.pad(x, pads, value=value) if any(pads) else x, kernel, step, 0, dil)
 
 
 def max_pool2d(x: torch.Tensor, kernel_size: IntOrPair, stride: IntOrPair | None = None,
-               padding: IntOrPair = 0, dilation: IntOrPair = 1) -> torch.Tensor:
+               padding: IntOrPair = 0, dilation: IntOrPair = 1, ceil_mode: bool = False,
+               return_indices: bool = False) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
     """F.max_pool2d: the largest value of each window; the border is padded with -inf.
 
     The gradient goes to one input per window (the first maximum on ties, as torch's does).
+    ceil_mode: keep a last, partial window (see ``_pool_args``). return_indices: also return
+    where each maximum is, as torch does, an index into the flattened H x W plane of the
+    unpadded input (what ``F.max_unpool2d`` takes).
     """
-    kernel, step, pad = _pool_args("max_pool2d", x, kernel_size, stride, padding)
-    p = patches(x, kernel, step, pad, dilation, pad_value=float("-inf"))
-    return p.flatten(-2).max(dim=-1).values
+    kernel, step, _, dil, pads = _pool_args("max_pool2d", x, kernel_size, stride, padding, dilation, ceil_mode)
+    values, where = _padded_patches(x, kernel, step, pads, dil, float("-inf")).flatten(-2).max(dim=-1)
+    if not return_indices:
+        return values
+    # window-local tap (i, j) of output pixel (r, c) is input pixel (r s - p + i d, c s - p + j d)
+    ho, wo = values.shape[2:]
+    rows = torch.arange(ho, device=x.device).view(ho, 1) * step[0] - pads[2] + (where // kernel[1]) * dil[0]
+    cols = torch.arange(wo, device=x.device).view(1, wo) * step[1] - pads[0] + (where % kernel[1]) * dil[1]
+    return values, rows * x.shape[3] + cols
 
 
 def avg_pool2d(x: torch.Tensor, kernel_size: IntOrPair, stride: IntOrPair | None = None, padding: IntOrPair = 0,
-               count_include_pad: bool = True) -> torch.Tensor:
-    """F.avg_pool2d: the mean of each window; zero padding counts in the mean unless count_include_pad=False."""
-    kernel, step, pad = _pool_args("avg_pool2d", x, kernel_size, stride, padding)
-    total = patches(x, kernel, step, pad).sum(dim=(-2, -1))
-    if count_include_pad or pad == (0, 0):
+               ceil_mode: bool = False, count_include_pad: bool = True,
+               divisor_override: int | None = None) -> torch.Tensor:
+    """F.avg_pool2d: the mean of each window, with F.avg_pool2d's arguments in its order.
+
+    count_include_pad: the zero padding counts in the mean (True, torch's default) or only the
+    real pixels do; either way the extra pixels of a ceil_mode window never count (torch's rule).
+    divisor_override: divide every window's sum by this number instead.
+    """
+    kernel, step, pad, _, pads = _pool_args("avg_pool2d", x, kernel_size, stride, padding, 1, ceil_mode)
+    if divisor_override is not None and (not isinstance(divisor_override, int) or divisor_override == 0):
+        raise ValueError(f"avg_pool2d: divisor_override must be a nonzero int (as in torch), got {divisor_override!r}.")
+    total = _padded_patches(x, kernel, step, pads).sum(dim=(-2, -1))
+    if divisor_override is not None:
+        return total / divisor_override
+    if pads == (0, 0, 0, 0) or (count_include_pad and pads[1::2] == pads[0::2]):
         return total / (kernel[0] * kernel[1])
+    # the pixels each window counts: the input's (and its padding's, with count_include_pad), not ceil_mode's extra
     ones = torch.ones((1, 1) + x.shape[2:], dtype=x.dtype, device=x.device)
-    return total / patches(ones, kernel, step, pad).sum(dim=(-2, -1))   # the real pixels in each window
+    counted = pads
+    if count_include_pad:
+        ones = F.pad(ones, (pad[1], pad[1], pad[0], pad[0]), value=1.0)
+        counted = (0, pads[1] - pad[1], 0, pads[3] - pad[0])
+    return total / _padded_patches(ones, kernel, step, counted).sum(dim=(-2, -1))
 
 
 class Conv2d(nn.Module):
@@ -191,8 +238,12 @@ class Conv2d(nn.Module):
     """
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: IntOrPair, stride: IntOrPair = 1,
-                 padding: IntOrPair | str = 0, dilation: IntOrPair = 1, groups: int = 1, bias: bool = True):
+                 padding: IntOrPair | str = 0, dilation: IntOrPair = 1, groups: int = 1, bias: bool = True,
+                 padding_mode: str = "zeros"):
         super().__init__()
+        if padding_mode != "zeros":     # in nn.Conv2d's slot, so a positional call lands where torch's would
+            raise ValueError(f"Conv2d: padding_mode={padding_mode!r} is left out of dlcourse on purpose (only "
+                             "zero padding, 'zeros'); pad the input yourself with F.pad(x, ..., mode=...).")
         if in_channels % groups or out_channels % groups:
             raise ValueError(f"Conv2d: groups={groups} must divide in_channels={in_channels} and "
                              f"out_channels={out_channels}.")

@@ -2,13 +2,15 @@
 
 Each is a ``torch.optim.Optimizer``, so param groups, ``zero_grad``, ``state_dict``, the LR
 schedulers and ``dlcourse.fit`` work with it unchanged, and each keeps the same per-parameter
-state keys as its ``torch.optim`` twin (``momentum_buffer``, ``square_avg``, ``exp_avg``,
-``exp_avg_sq``, ``step``). A step updates all the parameters of a group at once with
-``torch._foreach_*`` ops (one call per operation over a list of tensors, which is what
-torch.optim's ``foreach`` path does) instead of a Python loop over parameters. The arithmetic
-follows torch.optim operation for operation (e.g. ``lerp`` for Adam's first moment), so in
-fp32 the two agree to the last bit or nearly: tests/test_optim.py holds them to it over 150
-steps of a real model.
+state keys as its ``torch.optim`` twin (``momentum_buffer``, ``square_avg``, ``grad_avg``, ``exp_avg``,
+``exp_avg_sq``, ``max_exp_avg_sq``, ``step``, a 0-d tensor as in torch), so a state dict saved by one
+loads into the other and the run goes on. The options are torch's, in torch's positional order:
+``maximize`` on all four, ``amsgrad`` on Adam and AdamW, ``centered`` on RMSprop. A step updates
+all the parameters of a group at once with ``torch._foreach_*`` ops (one call per operation
+over a list of tensors, which is what torch.optim's ``foreach`` path does) instead of a Python
+loop over parameters. The arithmetic follows torch.optim operation for operation (e.g. ``lerp``
+for Adam's first moment), so in fp32 the two agree to the last bit or nearly:
+tests/test_optim.py holds them to it over 150 steps of a real model.
 
 ``rosenbrock`` and ``trajectory`` are the chapter's test bench: a 2-D valley, a tiny MLP on
 scikit-learn's digits, and a driver that records every parameter after every step (the
@@ -36,6 +38,30 @@ def _check(name: str, value: float, low: float = 0.0, high: float | None = None)
         raise ValueError(f"{name} must be {bound}; got {value!r}.")
 
 
+def _torch_only(who: str, capturable=False, differentiable=False, fused=None) -> None:
+    """torch.optim's implementation switches: accepted in their places, refused when asked for.
+
+    foreach is accepted whatever its value (every step here is a foreach step, and the arithmetic
+    is the same either way); the others change how torch runs, not what it computes, and are
+    left out: capturable (CUDA graphs), differentiable (gradients through the step), fused.
+    """
+    for name, value in (("capturable", capturable), ("differentiable", differentiable), ("fused", fused)):
+        if value:
+            raise ValueError(f"{who}: {name}={value!r} is left out of dlcourse on purpose (it is how "
+                             f"torch.optim runs, not what it computes); use torch.optim.{who} for that.")
+
+
+def _step_count(state: dict) -> float:
+    """The step number t as a float: torch.optim keeps it as a 0-d tensor, older state dicts as an int."""
+    return float(state["step"])
+
+
+def _new_step() -> torch.Tensor:
+    # a float32 0-d tensor on the CPU, as torch.optim keeps it (not capturable): a state dict of
+    # ours then has exactly the form of torch's, and torch.optim loads it unchanged
+    return torch.tensor(0.0, dtype=torch.float32)
+
+
 class _ForeachOptimizer(Optimizer):
     """What every optimizer here shares: the closure protocol and the grouping of a group's
     parameters with gradients into lists of one device and dtype (a foreach op takes such lists)."""
@@ -58,6 +84,8 @@ class _ForeachOptimizer(Optimizer):
                 params.append(p)
                 grads.append(p.grad)
             for params, grads in lists.values():
+                if group["maximize"]:   # ascend: step along +grad (torch negates it first too)
+                    grads = torch._foreach_neg(grads)
                 self._update(group, params, grads, [self.state[p] for p in params])
         return loss
 
@@ -68,19 +96,26 @@ class _ForeachOptimizer(Optimizer):
 class SGD(_ForeachOptimizer):
     """Stochastic gradient descent with momentum (Polyak), Nesterov momentum and weight decay.
 
-    g = grad + weight_decay * p
+    g = grad + weight_decay * p                        (grad is -grad with maximize=True)
     b = g at the first step, then b = momentum * b + (1 - dampening) * g
     d = g + momentum * b (Nesterov) or b (classical), or g when momentum = 0
     p = p - lr * d
     """
 
     def __init__(self, params: Iterable, lr: float = 1e-3, momentum: float = 0.0, dampening: float = 0.0,
-                 weight_decay: float = 0.0, nesterov: bool = False):
+                 weight_decay: float = 0.0, nesterov: bool = False, *, maximize: bool = False,
+                 foreach: bool | None = None, differentiable: bool = False, fused: bool | None = None):
+        _torch_only("SGD", differentiable=differentiable, fused=fused)
         _check("lr", lr), _check("momentum", momentum), _check("weight_decay", weight_decay)
         if nesterov and (momentum <= 0 or dampening != 0):
             raise ValueError("Nesterov momentum needs momentum > 0 and dampening = 0.")
         super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
-                                      weight_decay=weight_decay, nesterov=nesterov))
+                                      weight_decay=weight_decay, nesterov=nesterov, maximize=maximize))
+
+    def __setstate__(self, state: dict) -> None:
+        super().__setstate__(state)
+        for group in self.param_groups:
+            group.setdefault("maximize", False)
 
     def _update(self, group, params, grads, states):
         lr, momentum, wd = group["lr"], group["momentum"], group["weight_decay"]
@@ -103,33 +138,57 @@ class SGD(_ForeachOptimizer):
 class RMSprop(_ForeachOptimizer):
     """RMSprop (Tieleman & Hinton 2012): divide by a running root mean square of the gradient.
 
-    g = grad + weight_decay * p
+    g = grad + weight_decay * p                        (grad is -grad with maximize=True)
     s = alpha * s + (1 - alpha) * g^2                  (s starts at 0)
-    d = g / (sqrt(s) + eps)
+    r = sqrt(s), or with centered=True sqrt(s - a^2) where a = alpha * a + (1 - alpha) * g
+        (a running mean of g, from 0: divide by a running standard deviation instead; Graves 2013)
+    d = g / (r + eps)
     with momentum: b = momentum * b + d, p = p - lr * b; else p = p - lr * d
+
+    The positional order is torch.optim.RMSprop's, whose capturable and foreach come before
+    maximize (see ``_torch_only`` for those switches).
     """
 
+    def __setstate__(self, state: dict) -> None:
+        super().__setstate__(state)
+        for group in self.param_groups:
+            group.setdefault("centered", False)
+            group.setdefault("maximize", False)
+
     def __init__(self, params: Iterable, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
-                 weight_decay: float = 0.0, momentum: float = 0.0):
+                 weight_decay: float = 0.0, momentum: float = 0.0, centered: bool = False,
+                 capturable: bool = False, foreach: bool | None = None, maximize: bool = False,
+                 differentiable: bool = False):
+        _torch_only("RMSprop", capturable, differentiable)
         _check("lr", lr), _check("alpha", alpha, 0.0, 1.0), _check("eps", eps)
         _check("weight_decay", weight_decay), _check("momentum", momentum)
-        super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum))
+        super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum,
+                                      centered=centered, maximize=maximize))
 
     def _update(self, group, params, grads, states):
         lr, alpha, momentum, wd = group["lr"], group["alpha"], group["momentum"], group["weight_decay"]
+        centered = group["centered"]
         for p, s in zip(params, states):
             if not s:
-                s["step"] = 0
+                s["step"] = _new_step()
                 s["square_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
                 if momentum > 0:
                     s["momentum_buffer"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+                if centered:
+                    s["grad_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
             s["step"] += 1
         if wd != 0:
             grads = torch._foreach_add(grads, params, alpha=wd)
         square_avgs = [s["square_avg"] for s in states]
         torch._foreach_mul_(square_avgs, alpha)
         torch._foreach_addcmul_(square_avgs, grads, grads, value=1 - alpha)
-        rms = torch._foreach_sqrt(square_avgs)
+        if centered:    # E[g^2] - E[g]^2: the variance, computed as torch.optim rounds it
+            grad_avgs = [s["grad_avg"] for s in states]
+            torch._foreach_lerp_(grad_avgs, grads, 1 - alpha)
+            rms = torch._foreach_addcmul(square_avgs, grad_avgs, grad_avgs, value=-1)
+            torch._foreach_sqrt_(rms)
+        else:
+            rms = torch._foreach_sqrt(square_avgs)
         torch._foreach_add_(rms, group["eps"])
         if momentum > 0:
             bufs = [s["momentum_buffer"] for s in states]
@@ -147,25 +206,47 @@ class Adam(_ForeachOptimizer):
     m = beta1 * m + (1 - beta1) * g                    (m, v start at 0; t counts steps from 1)
     v = beta2 * v + (1 - beta2) * g^2
     p = p - lr * (m / (1 - beta1^t)) / (sqrt(v / (1 - beta2^t)) + eps)
+
+    amsgrad=True (Reddi, Kale & Kumar 2018) divides by the largest v so far instead of v, so a
+    weight's step size never grows back after a burst of large gradients; maximize=True ascends.
+    The state (``step`` a 0-d tensor, ``exp_avg``, ``exp_avg_sq``, ``max_exp_avg_sq``) is
+    torch.optim.Adam's: a state dict moves between the two either way and the run goes on.
+    decoupled_weight_decay=True is AdamW, as in torch.optim.Adam.
     """
-    decoupled = False   # AdamW sets it: decay the weights, not the gradient
 
     def __init__(self, params: Iterable, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
-                 eps: float = 1e-8, weight_decay: float = 0.0):
+                 eps: float = 1e-8, weight_decay: float = 0.0, amsgrad: bool = False, *, foreach: bool | None = None,
+                 maximize: bool = False, capturable: bool = False, differentiable: bool = False,
+                 fused: bool | None = None, decoupled_weight_decay: bool = False):
+        _torch_only(type(self).__name__, capturable, differentiable, fused)
         _check("lr", lr), _check("eps", eps), _check("weight_decay", weight_decay)
         _check("betas[0]", betas[0], 0.0, 1.0), _check("betas[1]", betas[1], 0.0, 1.0)
-        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay))
+        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
+                                      amsgrad=amsgrad, maximize=maximize,
+                                      decoupled_weight_decay=decoupled_weight_decay))
+
+    def __setstate__(self, state: dict) -> None:
+        # load_state_dict ends here: a group saved without a flag (an older dlcourse state dict) gets
+        # its default, as torch.optim.Adam does
+        super().__setstate__(state)
+        for group in self.param_groups:
+            group.setdefault("amsgrad", False)
+            group.setdefault("maximize", False)
+            group.setdefault("decoupled_weight_decay", False)
 
     def _update(self, group, params, grads, states):
         lr, (beta1, beta2), wd = group["lr"], group["betas"], group["weight_decay"]
+        amsgrad = group["amsgrad"]
         for p, s in zip(params, states):
             if not s:
-                s["step"] = 0
+                s["step"] = _new_step()
                 s["exp_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
                 s["exp_avg_sq"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+                if amsgrad:
+                    s["max_exp_avg_sq"] = torch.zeros_like(p, memory_format=torch.preserve_format)
             s["step"] += 1
         if wd != 0:
-            if self.decoupled:
+            if group["decoupled_weight_decay"]:   # AdamW: decay the weights, not the gradient
                 torch._foreach_mul_(params, 1 - lr * wd)
             else:
                 grads = torch._foreach_add(grads, params, alpha=wd)
@@ -174,10 +255,14 @@ class Adam(_ForeachOptimizer):
         torch._foreach_lerp_(exp_avgs, grads, 1 - beta1)
         torch._foreach_mul_(exp_avg_sqs, beta2)
         torch._foreach_addcmul_(exp_avg_sqs, grads, grads, value=1 - beta2)
+        if amsgrad:     # the running maximum of v, and the division by it
+            exp_avg_sqs = [s["max_exp_avg_sq"] for s in states]
+            torch._foreach_maximum_(exp_avg_sqs, [s["exp_avg_sq"] for s in states])
         # bias correction: m and v start at 0, so early averages are too small by 1 - beta^t
-        step_sizes = [-lr / (1 - beta1 ** s["step"]) for s in states]
+        steps = [_step_count(s) for s in states]
+        step_sizes = [-lr / (1 - beta1 ** t) for t in steps]
         denom = torch._foreach_sqrt(exp_avg_sqs)
-        torch._foreach_div_(denom, [(1 - beta2 ** s["step"]) ** 0.5 for s in states])
+        torch._foreach_div_(denom, [(1 - beta2 ** t) ** 0.5 for t in steps])
         torch._foreach_add_(denom, group["eps"])
         torch._foreach_addcdiv_(params, exp_avgs, denom, step_sizes)
 
@@ -186,11 +271,19 @@ class AdamW(Adam):
     """AdamW (Loshchilov & Hutter 2019): Adam whose weight decay shrinks the weights directly,
     p = p * (1 - lr * weight_decay) before the Adam step, instead of joining the gradient (where
     Adam's division by sqrt(v) would rescale it per weight)."""
-    decoupled = True
 
     def __init__(self, params: Iterable, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
-                 eps: float = 1e-8, weight_decay: float = 1e-2):
-        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)
+                 eps: float = 1e-8, weight_decay: float = 1e-2, amsgrad: bool = False, *, maximize: bool = False,
+                 foreach: bool | None = None, capturable: bool = False, differentiable: bool = False,
+                 fused: bool | None = None):
+        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
+                         maximize=maximize, capturable=capturable, differentiable=differentiable, fused=fused,
+                         decoupled_weight_decay=True)
+
+    def __setstate__(self, state: dict) -> None:
+        super().__setstate__(state)
+        for group in self.param_groups:   # whatever was saved (an Adam's state, say), AdamW decays the weights
+            group["decoupled_weight_decay"] = True
 
 
 # ----------------------------------------------------------------------------- test bench

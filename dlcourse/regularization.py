@@ -23,8 +23,14 @@ from torch import nn
 __all__ = ["dropout", "Dropout", "sample_mixup_lambda", "sample_cutmix_box", "mix_labels", "mixup", "cutmix"]
 
 
-def dropout(x: torch.Tensor, p: float = 0.5, training: bool = True) -> torch.Tensor:
-    """Inverted dropout: x * mask / (1 - p) with mask ~ Bernoulli(1 - p) in training, x in evaluation."""
+def dropout(x: torch.Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> torch.Tensor:
+    """Inverted dropout: x * mask / (1 - p) with mask ~ Bernoulli(1 - p) in training, x in evaluation.
+
+    The arguments are F.dropout's, in its order; inplace=True is refused (left out on purpose).
+    """
+    if inplace:
+        raise ValueError("dropout: inplace=True is left out of dlcourse on purpose (it returns a new tensor, so "
+                         "autograd keeps the input); write x = dropout(x, p, training) instead.")
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"dropout probability must be between 0 and 1, got {p}.")
     if not training or p == 0.0:

@@ -51,6 +51,15 @@ def test_parameters_are_honoured(ours, ref):
     check_like_torch("activation", ours, ref, _inputs(torch.float64), atol=1e-12, rtol=1e-10, verbose=False)
 
 
+def test_torchs_positional_order_and_inplace_left_out_in_words():
+    x = _inputs(torch.float32)
+    for name, ours, ref, args in [("relu", A.relu, F.relu, (False,)), ("leaky_relu", A.leaky_relu, F.leaky_relu, (0.2, False)),
+                                  ("elu", A.elu, F.elu, (0.5, False))]:
+        check_like_torch(f"{name}{args}", lambda x: ours(x, *args), lambda x: ref(x, *args), x, verbose=False)
+        with pytest.raises(ValueError, match="inplace=True is left out"):
+            ours(x, *args[:-1], True)
+
+
 def test_gelu_rejects_unknown_form():
     with pytest.raises(ValueError, match="approximate"):
         A.gelu(torch.zeros(2), approximate="erf")

@@ -74,8 +74,10 @@ def test_conv2d_without_bias_and_im2col_equal_torch():
     x, w, _ = _case(GRID[0])
     check_like_torch("conv2d, no bias", lambda x, w: conv2d(x, w, None, 2, 1), lambda x, w: F.conv2d(x, w, None, 2, 1),
                      x, w, verbose=False)
-    check_like_torch("im2col", lambda x: im2col(x, (2, 3), (2, 1), (1, 0), (2, 1)),
-                     lambda x: F.unfold(x, (2, 3), (2, 1), (1, 0), (2, 1)), x, verbose=False, atol=0, rtol=0,
+    # by name: im2col takes conv2d's order (stride, padding, dilation), F.unfold (dilation, padding, stride)
+    check_like_torch("im2col", lambda x: im2col(x, (2, 3), stride=(1, 2), padding=(1, 0), dilation=(2, 1)),
+                     lambda x: F.unfold(x, (2, 3), stride=(1, 2), padding=(1, 0), dilation=(2, 1)), x, verbose=False,
+                     atol=0, rtol=0,
                      grad_atol=1e-6)   # the values are copies (exact); overlapping windows add up gradients in another order
 
 
@@ -104,8 +106,43 @@ def test_pooling_equals_torch_in_values_and_gradients(cfg):
     check_like_torch(f"max_pool2d {cfg}", lambda x: max_pool2d(x, k, s, p), lambda x: F.max_pool2d(x, k, s, p), x,
                      verbose=False, atol=0, rtol=0, grad_atol=1e-6)  # overlapping windows: sums in another order
     for include in (True, False):
-        check_like_torch(f"avg_pool2d {cfg} count_include_pad={include}", lambda x: avg_pool2d(x, k, s, p, include),
+        check_like_torch(f"avg_pool2d {cfg} count_include_pad={include}",
+                         lambda x: avg_pool2d(x, k, s, p, count_include_pad=include),
                          lambda x: F.avg_pool2d(x, k, s, p, count_include_pad=include), x, verbose=False)
+
+
+# sizes where a ceil_mode window is cut off (10 = 2 * 4 + 2 rows with kernel 3, stride 2), or starts in the padding
+CEIL = [dict(kernel=3, stride=2, padding=0, size=(10, 7)), dict(kernel=(2, 3), stride=(3, 2), padding=(1, 1), size=(8, 9)),
+        dict(kernel=3, stride=2, padding=1, size=(6, 5)), dict(kernel=2, stride=None, padding=1, size=(5, 6)),
+        dict(kernel=4, stride=3, padding=2, size=(5, 5))]
+
+
+@pytest.mark.parametrize("ceil_mode", [False, True], ids=["floor", "ceil"])
+@pytest.mark.parametrize("cfg", CEIL, ids=str)
+def test_pooling_options_equal_torch_called_positionally(cfg, ceil_mode):
+    # torch's order: avg_pool2d(x, kernel, stride, padding, ceil_mode, count_include_pad, divisor_override)
+    x = torch.randn(2, 3, *cfg["size"], generator=torch.Generator().manual_seed(3))
+    k, s, p = cfg["kernel"], cfg["stride"], cfg["padding"]
+    for include, divisor in itertools.product((True, False), (None, 5)):
+        args = (k, s, p, ceil_mode, include, divisor)
+        check_like_torch(f"avg_pool2d{args}", lambda x: avg_pool2d(x, *args), lambda x: F.avg_pool2d(x, *args), x,
+                         verbose=False, atol=1e-6, rtol=1e-6)
+    for dilation in (1, 2) if min(cfg["size"]) > 6 else (1,):
+        args = (k, s, p, dilation, ceil_mode)
+        check_like_torch(f"max_pool2d{args}", lambda x: max_pool2d(x, *args), lambda x: F.max_pool2d(x, *args), x,
+                         verbose=False, atol=0, rtol=0, grad_atol=1e-6)
+        ours, where = max_pool2d(x, *args, True)
+        theirs, expected = F.max_pool2d(x, *args, True)
+        assert torch.equal(ours, theirs) and where.dtype == expected.dtype == torch.int64
+        assert torch.equal(where, expected), f"max_pool2d{args} return_indices: other positions than torch's"
+
+
+def test_max_pool2d_indices_unpool_to_where_the_maxima_were():
+    x = torch.randn(2, 3, 8, 8)
+    values, where = max_pool2d(x, 2, return_indices=True)
+    restored = F.max_unpool2d(values, where, 2)
+    assert torch.equal(restored, F.max_unpool2d(*F.max_pool2d(x, 2, return_indices=True), 2))
+    assert torch.equal(restored[restored != 0], x[restored != 0])
 
 
 def test_max_pool2d_sends_the_gradient_to_the_same_input_on_ties():
@@ -239,6 +276,8 @@ def test_the_gradient_test_catches_a_receptive_field_that_ignores_the_stride():
     (lambda: conv2d(torch.randn(1, 3, 8, 8), torch.randn(2, 3, 3, 3).double()), "x.to(weight.dtype)"),
     (lambda: conv2d(torch.randn(1, 3, 8, 8), torch.randn(2, 3, 3, 3), stride=0), "at least 1"),
     (lambda: max_pool2d(torch.randn(1, 3, 8, 8), 2, padding=2), "at most half the kernel"),
+    (lambda: avg_pool2d(torch.randn(1, 3, 8, 8), 2, divisor_override=0), "nonzero int"),
+    (lambda: Conv2d(3, 4, 3, 1, 1, 1, 1, True, "reflect"), "left out of dlcourse on purpose"),
     (lambda: receptive_field([nn.ReLU()]), "activations do not change"),
 ])
 def test_bad_input_gets_an_error_that_names_the_fix(call, words):

@@ -30,7 +30,7 @@ def _logits(shape, seed, dtype=torch.float32, extreme=False):
 def test_mse_matches_torch(shape, reduction, seed):
     g = _gen(seed)
     pred, target = torch.randn(shape, generator=g), torch.randn(shape, generator=g)
-    check_like_torch("mse", lambda p, t: L.mse_loss(p, t, reduction), lambda p, t: F.mse_loss(p, t, reduction=reduction),
+    check_like_torch("mse", lambda p, t: L.mse_loss(p, t, reduction=reduction), lambda p, t: F.mse_loss(p, t, reduction=reduction),
                      pred, target, verbose=False)
 
 
@@ -42,7 +42,7 @@ def test_mse_matches_torch(shape, reduction, seed):
 def test_cross_entropy_matches_torch(seed, reduction, smoothing, extreme, dtype):
     logits = _logits((12, 7), seed, dtype, extreme)
     y = torch.randint(0, 7, (12,), generator=_gen(seed + 10))
-    check_like_torch("cross_entropy", lambda z, y: L.cross_entropy(z, y, reduction, smoothing),
+    check_like_torch("cross_entropy", lambda z, y: L.cross_entropy(z, y, reduction=reduction, label_smoothing=smoothing),
                      lambda z, y: F.cross_entropy(z, y, reduction=reduction, label_smoothing=smoothing),
                      logits, y, seed=seed, verbose=False, **TOL[dtype])
 
@@ -52,7 +52,7 @@ def test_cross_entropy_with_extra_dims_and_probability_targets(smoothing):
     # Classes in dim 1, like F.cross_entropy: a segmentation map (N, C, H, W) with labels (N, H, W).
     logits = _logits((2, 5, 3, 4), 3)
     y = torch.randint(0, 5, (2, 3, 4), generator=_gen(4))
-    check_like_torch("cross_entropy 4-d", lambda z, y: L.cross_entropy(z, y, "none", smoothing),
+    check_like_torch("cross_entropy 4-d", lambda z, y: L.cross_entropy(z, y, reduction="none", label_smoothing=smoothing),
                      lambda z, y: F.cross_entropy(z, y, reduction="none", label_smoothing=smoothing), logits, y,
                      verbose=False)
     q = torch.softmax(torch.randn(6, 4, generator=_gen(5)), dim=1)
@@ -86,7 +86,7 @@ def test_bce_with_logits_matches_torch(pos_weight, reduction, seed):
     t = torch.rand(len(x), generator=_gen(seed + 20))
     t[:10] = t[:10].round()                                   # hard and soft targets
     w = None if pos_weight is None else torch.tensor(pos_weight)
-    check_like_torch("bce_with_logits", lambda x, t: L.binary_cross_entropy_with_logits(x, t, reduction, w),
+    check_like_torch("bce_with_logits", lambda x, t: L.binary_cross_entropy_with_logits(x, t, reduction=reduction, pos_weight=w),
                      lambda x, t: F.binary_cross_entropy_with_logits(x, t, reduction=reduction, pos_weight=w),
                      x, t, seed=seed, verbose=False)
 

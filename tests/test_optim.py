@@ -29,6 +29,15 @@ CASES = [  # (ours, torch's, hyper-parameters)
     (ours.Adam, torch.optim.Adam, dict(lr=3e-3, betas=(0.8, 0.95), eps=1e-6, weight_decay=1e-2)),
     (ours.AdamW, torch.optim.AdamW, dict(lr=1e-3)),
     (ours.AdamW, torch.optim.AdamW, dict(lr=3e-3, betas=(0.85, 0.99), weight_decay=0.1)),
+    # torch's options: AMSGrad's running maximum of v, centred RMSprop, and gradient ascent
+    (ours.Adam, torch.optim.Adam, dict(lr=3e-3, weight_decay=1e-2, amsgrad=True)),
+    (ours.AdamW, torch.optim.AdamW, dict(lr=3e-3, betas=(0.8, 0.95), weight_decay=0.1, amsgrad=True)),
+    (ours.RMSprop, torch.optim.RMSprop, dict(lr=1e-3, centered=True)),
+    (ours.RMSprop, torch.optim.RMSprop, dict(lr=5e-4, momentum=0.9, weight_decay=1e-2, centered=True)),
+    (ours.SGD, torch.optim.SGD, dict(lr=0.01, momentum=0.9, weight_decay=1e-3, maximize=True)),
+    (ours.RMSprop, torch.optim.RMSprop, dict(lr=1e-4, momentum=0.5, centered=True, maximize=True)),
+    (ours.Adam, torch.optim.Adam, dict(lr=1e-3, weight_decay=1e-2, amsgrad=True, maximize=True)),
+    (ours.AdamW, torch.optim.AdamW, dict(lr=1e-3, maximize=True)),
 ]
 
 
@@ -144,6 +153,46 @@ def test_state_dict_round_trip_continues_the_same_run():
         assert torch.equal(p, q)
 
 
+def _train(make, steps=100, switch_at=None, make_after=None):
+    """Train _model() on _train_both's batches; at step switch_at, hand the state dict to make_after's optimizer."""
+    model = _model()
+    opt = make(model.parameters())
+    order = torch.randperm(len(X), generator=torch.Generator().manual_seed(0))
+    for step in range(steps):
+        if step == switch_at:
+            saved = opt.state_dict()
+            opt = make_after(model.parameters())
+            opt.load_state_dict(saved)
+        idx = order[(step * 32) % (len(X) - 32):][:32]
+        opt.zero_grad()
+        nn.functional.cross_entropy(model(X[idx]), Y[idx]).backward()
+        opt.step()
+    return model, opt
+
+
+TRANSFERS = [(ours.Adam, torch.optim.Adam, dict(lr=3e-3, weight_decay=1e-2)),
+             (ours.Adam, torch.optim.Adam, dict(lr=3e-3, amsgrad=True)),
+             (ours.AdamW, torch.optim.AdamW, dict(lr=3e-3, weight_decay=0.1)),
+             (ours.AdamW, torch.optim.AdamW, dict(lr=3e-3, amsgrad=True)),
+             (ours.RMSprop, torch.optim.RMSprop, dict(lr=1e-3, momentum=0.9, centered=True)),
+             (ours.SGD, torch.optim.SGD, dict(lr=0.05, momentum=0.9, nesterov=True))]
+
+
+@pytest.mark.parametrize("direction", ["torch-then-ours", "ours-then-torch"])
+@pytest.mark.parametrize("our_class, torch_class, hyper", TRANSFERS,
+                         ids=[f"{c[0].__name__}-{'-'.join(f'{k}={v}' for k, v in c[2].items())}" for c in TRANSFERS])
+def test_a_state_dict_moves_between_torch_optim_and_ours_mid_run(our_class, torch_class, hyper, direction):
+    """50 steps with one, its state dict loaded into the other, 50 more: torch's uninterrupted 100 steps.
+    torch keeps state["step"] as a tensor; it must count on in ours, and our state must resume in torch."""
+    first, then = (torch_class, our_class) if direction == "torch-then-ours" else (our_class, torch_class)
+    straight, _ = _train(lambda p: torch_class(p, **hyper))
+    resumed, opt = _train(lambda p: first(p, **hyper), switch_at=50, make_after=lambda p: then(p, **hyper))
+    assert type(opt) is then
+    for (name, p), q in zip(resumed.named_parameters(), straight.parameters()):
+        _assert_close(f"{direction}, {name} after 100 steps", p.detach(), q.detach())
+    assert all(float(s["step"]) == 100 for s in opt.state.values() if "step" in s)
+
+
 def test_fit_and_lr_schedulers_drive_our_optimizers_as_they_drive_torchs():
     from torch.utils.data import DataLoader, TensorDataset
     histories = []
@@ -166,10 +215,24 @@ def test_fit_and_lr_schedulers_drive_our_optimizers_as_they_drive_torchs():
     (lambda p: ours.SGD(p, lr=0.1, nesterov=True), "Nesterov"),
     (lambda p: ours.Adam(p, betas=(1.0, 0.999)), "betas"),
     (lambda p: ours.RMSprop(p, alpha=1.5), "alpha"),
+    (lambda p: ours.RMSprop(p, 1e-2, 0.99, 1e-8, 0, 0, False, True), "capturable=True is left out"),
+    (lambda p: ours.AdamW(p, fused=True), "AdamW: fused=True is left out"),
+    (lambda p: ours.SGD(p, differentiable=True), "differentiable=True is left out"),
 ])
 def test_bad_hyper_parameters_are_refused_with_their_name(bad, message):
     with pytest.raises(ValueError, match=message):
         bad(_model().parameters())
+
+
+def test_torchs_implementation_switches_are_accepted_where_they_change_nothing():
+    # foreach=False or True, capturable/differentiable/fused off: torch's call, unchanged, runs ours too
+    for our_class, torch_class, flags in [(ours.SGD, torch.optim.SGD, dict(foreach=False, fused=None)),
+                                          (ours.RMSprop, torch.optim.RMSprop, dict(foreach=True, capturable=False)),
+                                          (ours.Adam, torch.optim.Adam, dict(foreach=False, differentiable=False)),
+                                          (ours.AdamW, torch.optim.AdamW, dict(foreach=True, fused=False))]:
+        for a, b in zip(ours.trajectory(our_class, "rosenbrock", 20, lr=1e-3, **flags),
+                        ours.trajectory(torch_class, "rosenbrock", 20, lr=1e-3, **flags)):
+            _assert_close(f"{our_class.__name__}({flags})", a, b)
 
 
 def test_trajectory_records_every_step_and_matches_torch_on_both_problems():

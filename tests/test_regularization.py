@@ -36,6 +36,11 @@ def test_dropout_edges_and_the_module_follow_torch_in_train_and_eval():
     check_like_torch("Dropout(0.3), eval", ours, theirs, x, verbose=False)
     with pytest.raises(ValueError, match="between 0 and 1"):
         R.Dropout(1.5)
+    # F.dropout's positional order, inplace included: refused in words rather than by Python
+    check_like_torch("dropout(x, 0.4, True, False)", _seeded(6, lambda x: R.dropout(x, 0.4, True, False)),
+                     _seeded(6, lambda x: F.dropout(x, 0.4, True, False)), x, verbose=False)
+    with pytest.raises(ValueError, match="inplace=True is left out"):
+        R.dropout(x, 0.4, True, True)
 
 
 def test_inverted_dropout_keeps_the_expected_activation():
