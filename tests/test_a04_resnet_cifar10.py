@@ -101,3 +101,31 @@ def test_training_over_budget_or_not_at_all_is_caught():
         a04.check_training(over_budget)
     with pytest.raises(CheckError, match=r"never ran the model in training mode"):
         a04.check_training(lambda model, train_set: None)
+
+
+@pytest.mark.parametrize("args", [(16, 16, 1), (16, 32, 2), (8, 16, 1)], ids=["identity", "strided", "widening"])
+def test_the_reference_block_is_the_family_files_block(args):
+    """a04's ReferenceBasicBlock (the student's interface: ``shortcut.*``, in/out channels) is
+    dlcourse.models.resnet.BasicBlock (torchvision's ``downsample.*``, inplanes/planes) under a key
+    copy: same outputs and gradients in train and eval mode, so the assignment grades against the
+    chapter's model, not a third copy."""
+    from dlcourse.checks import check_close, randomise_weights
+    from dlcourse.models.blocks import conv1x1
+    from dlcourse.models.resnet import BasicBlock
+
+    i, o, stride = args
+    ref = randomise_weights(a04.ReferenceBasicBlock(i, o, stride), seed=3)
+    needs = stride != 1 or i != o
+    family = BasicBlock(i, o, stride, downsample=nn.Sequential(conv1x1(i, o, stride), nn.BatchNorm2d(o)) if needs else None)
+    family.load_state_dict({k.replace("shortcut.", "downsample."): v for k, v in ref.state_dict().items()})
+    x = torch.randn(2, i, 8, 8)
+    for train in (True, False):
+        ref.train(train), family.train(train)
+        xa, xb = x.clone().requires_grad_(), x.clone().requires_grad_()
+        ya, yb = ref(xa), family(xb)
+        check_close(f"block output (train={train})", ya, yb, verbose=False)
+        ya.square().sum().backward(), yb.square().sum().backward()
+        check_close("input gradient", xa.grad, xb.grad, verbose=False)
+        for (k, p) in ref.named_parameters():
+            check_close(k, p.grad, family.get_parameter(k.replace("shortcut.", "downsample.")).grad, verbose=False)
+        ref.zero_grad(), family.zero_grad()
