@@ -38,3 +38,39 @@ def test_an_unwritable_cache_falls_back_to_a_temporary_folder(tmp_path, monkeypa
 def test_unknown_classes_are_refused():
     with pytest.raises(ValueError, match="CIFAR-10 class names"):
         cifar10_folder(("plane",))
+
+
+def test_a_second_builder_never_removes_a_complete_folder(tmp_path, monkeypatch):
+    """Graders share one cache: a process that built the same folder while another published it
+    keeps the published one (a reader in the other sandbox may be inside it) and drops its own.
+    The old code's rmtree + replace swapped the folder under that reader (a05's FileNotFoundError
+    on .../test/automobile/0109.jpg with --jobs 2)."""
+    from dlcourse.data import folders
+
+    monkeypatch.setenv("DLCOURSE_CACHE", str(tmp_path / "cache"))
+    root = cifar10_folder(("ship", "cat"), train_per_class=3, test_per_class=2)
+    inode, files = root.stat().st_ino, sorted(root.rglob("*.jpg"))
+    real = folders._complete
+    seen = []
+
+    def raced(path, classes, counts):  # the lookup saw no folder yet: the race, made certain
+        seen.append(path)
+        return False if len(seen) <= 2 else real(path, classes, counts)
+    monkeypatch.setattr(folders, "_complete", raced)
+    assert cifar10_folder(("ship", "cat"), train_per_class=3, test_per_class=2) == root
+    assert len(seen) > 2, "the second call did not build its own copy: the test tests nothing"
+    assert root.stat().st_ino == inode and all(f.exists() for f in files)
+    assert [p.name for p in root.parent.iterdir()] == [root.name]  # ours dropped, nothing left over
+
+
+def test_an_incomplete_folder_in_the_way_is_replaced(tmp_path, monkeypatch):
+    monkeypatch.setenv("DLCOURSE_CACHE", str(tmp_path / "cache"))
+    from dlcourse.data import folders
+
+    stale = tmp_path / "cache" / "image_folders" / folders._folder_name(("ship",), 2, 1)
+    (stale / "train" / "ship").mkdir(parents=True)
+    (stale / "train" / "ship" / "0000.jpg").write_bytes(b"half")
+    root = cifar10_folder(("ship",), train_per_class=2, test_per_class=1)
+    assert root == stale and len(list(root.rglob("*.jpg"))) == 3
+    assert [p.name for p in root.parent.iterdir()] == [root.name]
+

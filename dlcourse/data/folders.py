@@ -57,6 +57,32 @@ def _extract_from_arrays(dest: Path, classes, counts: dict[str, int]) -> None:
                 Image.fromarray(images[row]).save(dest / split / c / f"{i:04d}.jpg", quality=75)
 
 
+def _publish(work: Path, dest: Path, classes, counts: dict[str, int]) -> Path:
+    """Rename the finished ``work`` to ``dest`` in one step, never removing a complete ``dest``.
+
+    Graders run side by side on one cache: another process may have published the same folder
+    while we built ours, and its sandbox may be reading it now. A complete ``dest`` is therefore
+    kept (ours is discarded); only an incomplete one (left by a crash of an older version) is
+    moved aside and deleted, and nobody reads an incomplete folder.
+    """
+    for _ in range(3):
+        try:
+            os.rename(work, dest)   # fails if dest exists and is not empty: nothing is replaced
+            return dest
+        except OSError:
+            if _complete(dest, classes, counts):
+                return dest
+            if not dest.exists():
+                continue            # removed between the two calls: try the rename again
+            stale = Path(tempfile.mkdtemp(prefix=f".{dest.name}.stale.", dir=dest.parent))
+            try:
+                os.replace(dest, stale / "old")
+            except FileNotFoundError:
+                pass                # another process moved it first
+            shutil.rmtree(stale, ignore_errors=True)
+    raise OSError(f"could not publish the image folder {dest}: it keeps changing under us")
+
+
 def cifar10_folder(classes=CIFAR10_VEHICLES, *, train_per_class: int = 500, test_per_class: int = 200) -> Path:
     """Root of an image folder with ``train/`` and ``test/``, one sub-folder of JPEGs per class.
 
@@ -86,9 +112,7 @@ def cifar10_folder(classes=CIFAR10_VEHICLES, *, train_per_class: int = 500, test
                 _extract_from_arrays(work, classes, counts)
             if not _complete(work, classes, counts):
                 raise DataNotFoundError(f"CIFAR-10 holds fewer than {counts} images per class and split")
-            shutil.rmtree(home / name, ignore_errors=True)  # an incomplete earlier copy
-            os.replace(work, home / name)                   # one step: never a half-written folder
-            return home / name
+            return _publish(work, home / name, classes, counts)
         finally:
-            shutil.rmtree(work, ignore_errors=True)
+            shutil.rmtree(work, ignore_errors=True)  # ours, when another process published first
     raise OSError(f"cannot write the image folder {name} under any of {[str(h) for h in homes]}")
