@@ -81,3 +81,37 @@ def test_parameter_budget_and_a_design_within_budgets(capsys, monkeypatch):
     monkeypatch.undo()
     a05.check_budgets(a05.BaselineCNN)
     assert "OK CustomCNN: 39,196 parameters" in capsys.readouterr().out
+
+
+class BatchNormHead(a05.BaselineCNN):
+    """A BatchNorm1d before the classifier: one image in training mode has no batch statistics."""
+
+    def __init__(self, num_classes=4):
+        super().__init__(num_classes)
+        self.norm = nn.BatchNorm1d(64)
+
+    def forward(self, x):
+        return self.fc(self.norm(self.features(x).mean(dim=(2, 3))))
+
+
+class FailsWhenTraining(a05.BaselineCNN):
+    def forward(self, x):
+        if self.training:
+            raise RuntimeError("mat1 and mat2 shapes cannot be multiplied")
+        return super().forward(x)
+
+
+def test_a_batchnorm1d_head_is_measured_and_each_stage_names_itself(capsys):
+    """The FLOPs are counted on one image in eval mode (a BatchNorm1d head failed there with a
+    batch-size message in training mode); a failure says which measurement it was."""
+    a05.check_budgets(BatchNormHead)
+    assert "OK CustomCNN" in capsys.readouterr().out
+    with pytest.raises(CheckError, match=r"failed in one training step \(forward and backward on a \(64, 3, 32, 32\) "
+                                         r"batch in training mode\): RuntimeError: mat1 and mat2"):
+        a05.check_budgets(FailsWhenTraining)
+
+    class Unwritten(nn.Module):
+        def __init__(self, num_classes=4):
+            raise NotImplementedError
+    with pytest.raises(CheckError, match="^CustomCNN still raises NotImplementedError: design it.$"):
+        a05.check_budgets(Unwritten)
