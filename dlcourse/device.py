@@ -11,7 +11,7 @@ import os
 import platform
 import random
 import sys
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 
 import numpy as np
 import torch
@@ -22,6 +22,7 @@ from dlcourse.profiling import count_params
 __all__ = [
     "get_device", "setup", "seed_everything", "autocast_dtype", "autocast",
     "needs_grad_scaler", "resolve_amp", "cpu_has_fast_bf16", "fast_mode", "precision_note", "CPU_BF16_MIN_PARAMS",
+    "graded_run",
 ]
 
 
@@ -214,3 +215,20 @@ def describe_device(device: torch.device | str) -> str:
         return f"Apple GPU (MPS) on {platform.machine()}"
     return f"{platform.processor() or platform.machine()}, {_usable_cores()} cores" + (
         ", fast bf16" if cpu_has_fast_bf16() else "")
+
+
+@contextmanager
+def graded_run():
+    """A graded training run's setting, the same on every machine: one CPU thread (a sum's order
+    then does not depend on the core count), deterministic kernels, denormals flushed. With
+    ``fit(..., device="cpu", amp=False)`` that leaves only the CPU's own fp32 kernels to differ.
+    Restores what it changed."""
+    threads, deterministic = torch.get_num_threads(), torch.are_deterministic_algorithms_enabled()
+    torch.set_num_threads(1)
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    torch.set_flush_denormal(True)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+        torch.use_deterministic_algorithms(deterministic)

@@ -2,11 +2,14 @@
 
 The data set is ``dlcourse.data.cifar10_folder()``: four CIFAR-10 classes (airplane,
 automobile, ship, truck) as JPEG files in ``root/<split>/<class>/``, 500 training and 200 test
-images per class. ``probe_split`` and ``measure`` run here and drive the student's code (while
-grading, through the proxy); the training run runs whole in their process
-(``in_student_process``) and returns a trained state dict, which a fresh model of their class
-gets to label the test images this process sends. The checks compare and test here: Task 1 against torchvision's ``ImageFolder`` read here, Task 2 by the parameter and time
-budgets, then by the test accuracy the course's fixed training recipe reaches (tiers).
+images per class. ``probe_split`` runs here and drives the student's ``load_split`` (while
+grading, through the proxy) and Task 1 is compared here against torchvision's ``ImageFolder``.
+Task 2's model is the student's own design, so it crosses once, as data: ``export_model`` builds
+it where their class lives and traces it (``dlcourse.model_spec``: its graphs of ATen calls and
+its tensors), and ``rebuild`` makes it a module here that calls only allowed operators. Its
+parameters, its FLOPs, its step time, the course's training recipe and the test accuracy
+(tiers) all come from that rebuilt module, in this process: no method of the student's runs
+for them.
 """
 from __future__ import annotations
 
@@ -16,13 +19,13 @@ import numpy as np
 import torch
 from torch import nn
 
-from dlcourse.checks import (CheckError, beside, check_close, in_student_process, is_student_error, outputs_and_grads,
-                             predict)
+from dlcourse.checks import CheckError, beside, check_close, is_student_error, outputs_and_grads, predict
 from dlcourse.data import CIFAR10_MEAN, CIFAR10_STD, CIFAR10_VEHICLES, cifar10_folder
+from dlcourse.model_spec import ModelSpecError, export_spec, rebuild
 from dlcourse.profiling import count_params
 
 __all__ = ["CHAPTER", "PARAM_BUDGET", "FLOP_BUDGET", "STEP_BUDGET_S", "EPOCHS", "reference_split", "check_load_split",
-           "check_budgets", "train_custom_cnn", "check_accuracy", "BaselineCNN"]
+           "check_budgets", "export_model", "student_model", "train_custom_cnn", "check_accuracy", "BaselineCNN"]
 
 CHAPTER = "13_efficient_cnns"   # the chapter notebook this assignment practises
 
@@ -91,20 +94,28 @@ def flops_per_image(model) -> float:
     return float(counter.get_total_flops())
 
 
-def measure(model_class, num_classes: int = 4, repeats: int = 3) -> dict:
-    """Parameters, FLOPs per image, output shape and the best time of one forward + backward on 64 images.
-
-    Runs here and drives the student's model (while grading, through the proxy: the time then
-    includes sending the batch, a few ms). The FLOPs are counted where the model runs; the
-    parameters are read from it. Both are what the model says of itself: see source/README.md."""
+def export_model(model_class, num_classes: int = 4, seed: int = 0) -> dict:
+    """``model_class(num_classes)``, seeded, as data (``dlcourse.model_spec.export_spec``). Runs where
+    the class lives: while grading, in the student's process, and only the spec comes back."""
     from dlcourse.device import seed_everything
 
-    beside(model_class, seed_everything)(0)
-    stage = f"CustomCNN({num_classes})"
+    seed_everything(seed)
+    return export_spec(model_class(num_classes), torch.randn(8, 3, 32, 32))
+
+
+def student_model(model_class, num_classes: int = 4, seed: int = 0) -> nn.Module:
+    """The student's design rebuilt here from its spec (a module of allowed ATen calls)."""
+    return rebuild(beside(model_class, export_model)(model_class, num_classes, seed))
+
+
+def measure(model_class, num_classes: int = 4, repeats: int = 3) -> dict:
+    """Parameters, FLOPs per image, output shape and the best time of one forward + backward on 64
+    images, all of the rebuilt module (``student_model``), here; or ``{"error": (stage, exception)}``."""
+    stage = f"building CustomCNN({num_classes}) and tracing it in train and eval mode (torch.export)"
     try:
-        model = model_class(num_classes)
+        model = student_model(model_class, num_classes)
         stage = "counting FLOPs (one (1, 3, 32, 32) image through the model in eval mode)"
-        flops = beside(model_class, flops_per_image)(model)
+        flops = flops_per_image(model)
         stage = "one training step (forward and backward on a (64, 3, 32, 32) batch in training mode)"
         x = torch.randn(64, 3, 32, 32, generator=torch.Generator().manual_seed(0))
         times, shape = [], None
@@ -114,6 +125,8 @@ def measure(model_class, num_classes: int = 4, repeats: int = 3) -> dict:
             times.append(time.perf_counter() - start)
             out = got["outputs"][0]
             shape = tuple(out.shape) if isinstance(out, torch.Tensor) else out
+    except ModelSpecError as e:
+        return {"error": (stage, e)}
     except Exception as e:  # noqa: BLE001 - named by the check; the grading's own failures go on up
         if not is_student_error(e):
             raise
@@ -121,23 +134,24 @@ def measure(model_class, num_classes: int = 4, repeats: int = 3) -> dict:
     return {"n_params": count_params(model), "shape": shape, "seconds": min(times), "flops": float(flops)}
 
 
-def train_custom_cnn(model_class, seed: int = 0) -> dict:
-    """The course's recipe: AdamW, one-cycle to 3e-3, batch 64, EPOCHS epochs on the 2,000 training images."""
+def train_custom_cnn(model: nn.Module, seed: int = 0) -> dict:
+    """The course's recipe on ``model`` (the rebuilt design): AdamW, one-cycle to 3e-3, batch 64,
+    EPOCHS epochs on the 2,000 training images. Runs here."""
     import dlcourse
+    from dlcourse.device import graded_run
 
     x, y = _as_tensors(reference_split("train"))
     torch.manual_seed(seed)
-    model = model_class(len(CIFAR10_VEHICLES))
     loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, y), batch_size=BATCH, shuffle=True,
                                          generator=torch.Generator().manual_seed(seed))
     optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3, weight_decay=0.05)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=3e-3, total_steps=EPOCHS * len(loader))
     start = time.perf_counter()
-    # On the CPU wherever it runs: the grader sends CPU tensors, and a re-grade gives the same score.
-    dlcourse.fit(model, loader, optimizer, epochs=EPOCHS, scheduler=schedule, scheduler_interval="step",
-                 device="cpu", progress=False, live_plot=False)
-    state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
-    return {"state": state, "seconds": time.perf_counter() - start}
+    # fp32 on one CPU thread (graded_run): a re-grade on another machine gives the same score.
+    with graded_run():
+        dlcourse.fit(model, loader, optimizer, epochs=EPOCHS, scheduler=schedule, scheduler_interval="step",
+                     device="cpu", amp=False, channels_last=False, progress=False, live_plot=False)
+    return {"seconds": time.perf_counter() - start}
 
 
 # ----------------------------------------------------------------------------- the checks (grader's side)
@@ -206,17 +220,16 @@ def check_budgets(model_class, *, num_classes: int = 4) -> None:
           f"{got['seconds'] * 1000:.0f} ms per step of 64 images (budget {STEP_BUDGET_S * 1000:.0f} ms)")
 
 
-def check_accuracy(model_class) -> float:
-    """Train with the course's recipe next to the student's code; the accuracy on the 800 test images here.
-
-    The training run returns the trained state dict (data); a fresh model of the student's class
-    gets it and labels the test images, which only this process sends (while grading the test
-    split is not readable in the student's sandbox), and the accuracy is counted here."""
+def check_accuracy(model_class, seed: int = 0) -> float:
+    """Train the rebuilt design with the course's recipe and label the 800 test images, all here;
+    the accuracy. The student's process only built and traced the model."""
     __tracebackhide__ = True
     x, y = _as_tensors(reference_split("test"))
-    got = in_student_process(train_custom_cnn)(model_class)
-    model = model_class(len(CIFAR10_VEHICLES))
-    model.load_state_dict(got["state"])
+    try:
+        model = student_model(model_class, len(CIFAR10_VEHICLES), seed)
+    except ModelSpecError as e:
+        raise CheckError(f"CustomCNN cannot be graded: {e}") from None
+    got = train_custom_cnn(model, seed)
     logits = predict(model, x)
     acc = float((logits.argmax(1) == y).float().mean())
     print(f"test accuracy after the course's recipe ({EPOCHS} epochs, {got['seconds']:.0f} s): {acc:.1%}")

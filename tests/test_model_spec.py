@@ -1,0 +1,144 @@
+"""dlcourse.model_spec: a student's design crosses as data and is rebuilt here, equal to itself,
+and a hostile spec is refused before it computes or allocates anything (issue 16 items 1 and 7)."""
+from __future__ import annotations
+
+import copy
+
+import pytest
+import torch
+from torch import nn
+
+from dlcourse.checks import check_close
+from dlcourse.exercises.assignments import a05_custom_cnn as a05
+from dlcourse.model_spec import ModelSpecError, export_spec, rebuild
+from dlcourse.profiling import count_params
+
+
+class SeparableSE(nn.Module):
+    """Depthwise-separable convolutions, squeeze-and-excitation, a residual, dropout, a view on x.size(0)."""
+
+    def __init__(self, num_classes=4):
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(3, 16, 3, stride=2, padding=1, bias=False), nn.BatchNorm2d(16), nn.SiLU())
+        self.dw = nn.Conv2d(16, 16, 3, padding=1, groups=16)
+        self.pw = nn.Conv2d(16, 32, 1)
+        self.se = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Conv2d(32, 8, 1), nn.ReLU(), nn.Conv2d(8, 32, 1),
+                                nn.Sigmoid())
+        self.drop = nn.Dropout(0.2)
+        self.head = nn.Linear(32 * 4 * 4, num_classes)
+
+    def forward(self, x):
+        x = self.stem(x)
+        y = self.pw(self.dw(x) + x)
+        y = y * self.se(y)
+        y = nn.functional.max_pool2d(y, 4)
+        return self.head(self.drop(y.view(y.size(0), -1)))
+
+
+class NormHead(a05.BaselineCNN):
+    def __init__(self, num_classes=4):
+        super().__init__(num_classes)
+        self.norm = nn.BatchNorm1d(64)
+
+    def forward(self, x):
+        return self.fc(self.norm(self.features(x).mean(dim=(2, 3))))
+
+
+@pytest.mark.parametrize("design", [a05.BaselineCNN, SeparableSE, NormHead], ids=["baseline", "separable-se", "bn1d"])
+def test_a_rebuilt_design_equals_the_model_in_both_modes(design):
+    torch.manual_seed(0)
+    model = design(4)
+    spec = export_spec(model, torch.randn(8, 3, 32, 32))
+    ours = rebuild(spec)
+    assert count_params(ours) == count_params(model)
+    x = torch.randn(6, 3, 32, 32)
+    for train in (True, False):
+        model.train(train), ours.train(train)
+        torch.manual_seed(1)
+        a = model(x)
+        torch.manual_seed(1)
+        b = ours(x)
+        check_close(f"output (train={train})", b, a, atol=0, rtol=0, verbose=False)
+        a.square().sum().backward(), b.square().sum().backward()
+        for p, q in zip(model.parameters(), ours.parameters()):
+            check_close("gradient", q.grad, p.grad, atol=0, rtol=0, verbose=False)
+        model.zero_grad(), ours.zero_grad()
+    # training mode moved the running statistics the same way in both
+    bn = [b for b in model.buffers() if b.dtype.is_floating_point]
+    rebuilt = [b for b in ours.buffers() if b.dtype.is_floating_point]
+    assert all(torch.equal(p, q) for p, q in zip(bn, rebuilt))
+
+
+def test_a_model_that_lies_about_itself_is_counted_by_what_it_is():
+    """The table's a05 attack: parameters() and forward that lie when measured. The spec holds the
+    tensors the traced graph reads, and the rebuilt module runs the graph, not the student's methods."""
+    class Liar(a05.BaselineCNN):
+        def parameters(self, recurse=True):
+            return iter([])
+
+    class DeepLiar(a05.BaselineCNN):
+        def named_parameters(self, *args, **kwargs):
+            return iter([])
+
+    model = Liar(4)
+    assert count_params(model) == 0
+    assert count_params(rebuild(export_spec(model, torch.randn(8, 3, 32, 32)))) == 39_196
+    assert a05.measure(Liar)["n_params"] == 39_196
+    with pytest.raises(ModelSpecError, match="could not trace"):   # no spec, so no score at all
+        export_spec(DeepLiar(4), torch.randn(8, 3, 32, 32))
+
+
+def _spec():
+    return export_spec(a05.BaselineCNN(4), torch.randn(8, 3, 32, 32))
+
+
+def _with_node(spec, node, mode="train"):
+    spec = copy.deepcopy(spec)
+    graph = spec["graphs"][mode]
+    graph["nodes"].append(node)
+    graph["output"] = [{"node": len(graph["inputs"]) + len(graph["nodes"]) - 1}]
+    return spec
+
+
+def test_hostile_specs_are_refused_in_words():
+    spec = _spec()
+    n = len(spec["graphs"]["train"]["inputs"]) + len(spec["graphs"]["train"]["nodes"]) - 1
+    cases = [
+        (_with_node(spec, ["aten.from_file.default", ["/etc/passwd"], {}]), "aten.from_file.default, which the grader"),
+        (_with_node(spec, ["builtins.eval", ["1"], {}]), "builtins.eval, which the grader does not run"),
+        (_with_node(spec, ["aten.expand.default", [{"node": n}, [1_000_000, 64, 4]], {}]),
+         "more than the 33,554,432 the grader allows"),
+        (_with_node(spec, ["aten.relu.default", [{"node": 10**6}], {}]), "an argument {'node': 1000000}"),
+        (_with_node(spec, ["aten.relu.default", [{"pickle": "cos\nsystem"}], {}]), "the spec does not define"),
+        ({**spec, "version": 0}, "not a model spec of this course's version"),
+        ({**spec, "tensors": {**spec["tensors"], "extra": torch.zeros(2**25 + 1)}}, "hold more than"),
+        ({**spec, "parameters": ["nowhere"]}, "parameters must name its tensors"),
+        ("import os", "not a model spec"),
+    ]
+    for bad, words in cases:
+        with pytest.raises(ModelSpecError) as info:
+            rebuild(bad)
+        assert words in str(info.value), (words, str(info.value))
+
+
+def test_the_size_check_runs_before_anything_is_allocated(monkeypatch):
+    """A spec asking for a 400 GB tensor is refused on the meta device, in milliseconds."""
+    import time
+
+    spec = _spec()
+    n = len(spec["graphs"]["eval"]["inputs"]) + len(spec["graphs"]["eval"]["nodes"]) - 1
+    huge = _with_node(spec, ["aten.expand.default", [{"node": n}, [10**7, 10**4]], {}], mode="eval")
+    huge["graphs"]["eval"]["nodes"].append(["aten.clone.default", [{"node": n + 1}], {}])
+    start = time.perf_counter()
+    with pytest.raises(ModelSpecError, match="eval graph fails|grader allows"):
+        rebuild(huge)
+    assert time.perf_counter() - start < 5
+
+
+def test_a_model_that_branches_on_values_is_told_why_it_cannot_be_traced():
+    class Branches(a05.BaselineCNN):
+        def forward(self, x):
+            return super().forward(x) if x.sum() > 0 else -super().forward(x)
+
+    with pytest.raises(ModelSpecError, match="not on the values of a tensor"):
+        export_spec(Branches(4), torch.randn(8, 3, 32, 32))
