@@ -117,3 +117,14 @@ def test_setup_says_where_mixed_precision_applies(monkeypatch, capsys):
     assert train._resolve_amp("auto", torch.device("cpu"), MLP([1000, 1000, 10])) == torch.bfloat16
     monkeypatch.setattr(dev, "cpu_has_fast_bf16", lambda: False)
     assert dev.precision_note("cpu") == "precision: float32 everywhere (no mixed precision on this device)"
+
+
+def test_graded_run_is_one_thread_and_deterministic_then_restores():
+    import torch
+
+    from dlcourse.device import graded_run
+
+    threads, det = torch.get_num_threads(), torch.are_deterministic_algorithms_enabled()
+    with graded_run():
+        assert torch.get_num_threads() == 1 and torch.are_deterministic_algorithms_enabled()
+    assert torch.get_num_threads() == threads and torch.are_deterministic_algorithms_enabled() == det
