@@ -23,7 +23,7 @@ import torch
 
 from .box_ops import box_iou
 
-__all__ = ["COCO_IOU_THRESHOLDS", "average_precision", "mean_average_precision"]
+__all__ = ["COCO_IOU_THRESHOLDS", "average_precision", "mean_average_precision", "cocoeval_map"]
 
 COCO_IOU_THRESHOLDS = tuple(np.linspace(0.5, 0.95, 10).tolist())
 RECALLS = np.linspace(0.0, 1.0, 101)
@@ -104,3 +104,35 @@ def mean_average_precision(predictions: list[dict], targets: list[dict],
         if near:
             out[name] = per_threshold[near[0]]
     return out
+
+
+def cocoeval_map(predictions: list[dict], targets: list[dict], n_classes: int = 10) -> dict:
+    """The same numbers from pycocotools' COCOeval (boxes converted to x, y, w, h; every object
+    counted, images numbered in order): the reference ``mean_average_precision`` is proven
+    equal to. COCOeval cannot take an empty list of detections (``loadRes`` reads the first):
+    without any, every AP is 0 and so is returned, without calling it."""
+    import contextlib
+    import io
+
+    from pycocotools.coco import COCO
+    from pycocotools.cocoeval import COCOeval
+
+    def xywh(b):
+        return [float(b[0]), float(b[1]), float(b[2] - b[0]), float(b[3] - b[1])]
+    anns = [{"id": n + 1, "image_id": i, "category_id": int(c), "iscrowd": 0, "bbox": xywh(b),
+             "area": float((b[2] - b[0]) * (b[3] - b[1]))}
+            for n, (i, b, c) in enumerate((i, b, c) for i, t in enumerate(targets)
+                                          for b, c in zip(t["boxes"].tolist(), t["labels"].tolist()))]
+    dets = [{"image_id": i, "category_id": int(c), "score": float(s), "bbox": xywh(b)}
+            for i, p in enumerate(predictions)
+            for b, s, c in zip(p["boxes"].tolist(), p["scores"].tolist(), p["labels"].tolist())]
+    if not dets:
+        return {"map": 0.0, "map_50": 0.0, "map_75": 0.0}
+    truth = COCO()
+    truth.dataset = {"images": [{"id": i} for i in range(len(targets))], "annotations": anns,
+                     "categories": [{"id": c} for c in range(n_classes)]}
+    with contextlib.redirect_stdout(io.StringIO()):   # COCOeval prints its progress and table
+        truth.createIndex()
+        ev = COCOeval(truth, truth.loadRes(dets), "bbox")
+        ev.evaluate(), ev.accumulate(), ev.summarize()
+    return {"map": float(ev.stats[0]), "map_50": float(ev.stats[1]), "map_75": float(ev.stats[2])}
