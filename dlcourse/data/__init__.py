@@ -24,3 +24,6 @@ __all__ += ["tokenize", "Vocab", "pad_sequences", "text_loader", "TextBatch", "T
 from .series import persistence_rmse, sliding_windows
 
 __all__ += ["sliding_windows", "persistence_rmse"]
+from .scenes import HELD_OUT_SEED, SCENE_CLASSES, Scenes, collate_scenes, scenes
+
+__all__ += ["Scenes", "scenes", "collate_scenes", "HELD_OUT_SEED", "SCENE_CLASSES"]
