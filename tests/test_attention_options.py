@@ -1,5 +1,6 @@
-"""MultiheadAttention's torch options (issue 22): kdim/vdim cross-attention, one unbatched sequence,
-and what a query with no visible key gets (ours: zero weights; torch: NaN on its weights path).
+"""MultiheadAttention's torch options (issue 22): kdim/vdim cross-attention, one unbatched sequence
+(through the Transformer layers and nn.Transformer too), and what a query with no visible key
+gets (ours: zero weights; torch: NaN on its weights path).
 
 Every comparison runs ours and torch's module, holding the same (randomised) weights, through
 ``check_like_torch`` with the parameters passed as inputs (``torch.func.functional_call``): the
@@ -12,10 +13,12 @@ import torch.nn as nn
 from torch.func import functional_call
 
 from dlcourse.checks import CheckError, check_close, check_like_torch, randomise_weights, shadow_of
-from dlcourse.models.attention import MultiheadAttention
-from dlcourse.models.transformer import TransformerDecoderLayer, TransformerEncoderLayer
+from dlcourse.models.attention import MultiheadAttention, causal_mask
+from dlcourse.models.transformer import Transformer, TransformerDecoderLayer, TransformerEncoderLayer
 
 N, L, S, E, H, KDIM, VDIM = 3, 5, 7, 16, 4, 6, 10
+pytestmark = pytest.mark.filterwarnings(            # torch's notes about its own inference fast path
+    "ignore:enable_nested_tensor is True:UserWarning")
 
 
 def _x(*shape, dtype=torch.float32, seed=0):
@@ -227,3 +230,13 @@ def test_options_left_out_and_bad_shapes_are_named():
         mha(_x(L, E), _x(S, KDIM), _x(S, VDIM), key_padding_mask=_padding())
     with pytest.raises(ValueError, match="attn_mask must have shape"):
         mha(_x(L, E), _x(S, KDIM), _x(S, VDIM), attn_mask=_x(N * H, L, S))
+
+
+def test_the_transformer_takes_one_unbatched_pair_as_torch():
+    for batch_first in (False, True):
+        theirs = randomise_weights(nn.Transformer(E, H, 2, 1, 32, 0.0, batch_first=batch_first))
+        ours = Transformer(E, H, 2, 1, 32, 0.0, batch_first=batch_first)
+        ours.load_state_dict(theirs.state_dict(), strict=True)
+        _like_torch("transformer unbatched", ours, theirs, _x(S, E), _x(L, E, seed=1),
+                    tgt_mask=causal_mask(L), src_key_padding_mask=_padding()[1], memory_key_padding_mask=_padding()[1])
+        assert ours(_x(S, E), _x(L, E, seed=1)).shape == (L, E)
