@@ -2,7 +2,8 @@
 
 ``conv2d``, ``max_pool2d`` and ``avg_pool2d`` take the arguments of their namesakes in
 ``torch.nn.functional``, in the same order (ceil_mode, return_indices, count_include_pad and
-divisor_override included), and return the same values and gradients (tests/test_conv.py). They are
+divisor_override included), take one unbatched (C, H, W) image as they do, and return the same
+values and gradients (tests/test_conv.py, tests/test_unbatched.py). They are
 vectorised: the input is cut into patches once (``patches``, a strided view of the padded input,
 no Python loop over the batch or the pixels), then a convolution is one batched matrix product
 with the filters (Chellapilla et al. 2006, "High performance convolutional neural networks for
@@ -22,6 +23,7 @@ and for a stack of layers, the receptive field of one output pixel (Araujo et al
 """
 from __future__ import annotations
 
+import functools
 from typing import NamedTuple, Sequence
 
 import torch
@@ -61,9 +63,22 @@ def conv_output_size(size: IntOrPair, kernel_size: IntOrPair, stride: IntOrPair 
 def _check_image(name: str, x) -> None:
     if not isinstance(x, torch.Tensor):
         raise TypeError(f"{name}: expected x to be a torch.Tensor, got {type(x).__name__}.")
-    if x.dim() != 4:
-        raise ValueError(f"{name}: expected x of shape (N, C, H, W), got shape {tuple(x.shape)}"
-                         + ("; add a batch axis with x.unsqueeze(0)." if x.dim() == 3 else "."))
+    if x.dim() not in (3, 4):
+        raise ValueError(f"{name}: expected x of shape (N, C, H, W), or (C, H, W) for one image, got shape "
+                         f"{tuple(x.shape)}.")
+
+
+def _one_image(fn):
+    """Let ``fn``, written for (N, C, H, W), take one (C, H, W) image as its torch twin does: the
+    image runs as a batch of one, and every output loses that batch axis again."""
+    @functools.wraps(fn)
+    def wrapper(x, *args, **kwargs):
+        _check_image(fn.__name__, x)
+        if x.dim() == 4:
+            return fn(x, *args, **kwargs)
+        out = fn(x.unsqueeze(0), *args, **kwargs)
+        return tuple(o.squeeze(0) for o in out) if isinstance(out, tuple) else out.squeeze(0)
+    return wrapper
 
 
 def _same_padding(kernel, dilation) -> tuple[int, int, int, int]:
@@ -73,6 +88,7 @@ def _same_padding(kernel, dilation) -> tuple[int, int, int, int]:
     return tw // 2, tw - tw // 2, th // 2, th - th // 2
 
 
+@_one_image
 def patches(x: torch.Tensor, kernel_size: IntOrPair, stride: IntOrPair = 1, padding: IntOrPair | str = 0,
             dilation: IntOrPair = 1, pad_value: float = 0.0) -> torch.Tensor:
     """Every (dilated) kernel-sized window of x: (N, C, H, W) -> (N, C, H_out, W_out, kh, kw).
@@ -106,6 +122,7 @@ def patches(x: torch.Tensor, kernel_size: IntOrPair, stride: IntOrPair = 1, padd
     return windows[..., ::dil[0], ::dil[1]]
 
 
+@_one_image
 def im2col(x: torch.Tensor, kernel_size: IntOrPair, stride: IntOrPair = 1, padding: IntOrPair | str = 0,
            dilation: IntOrPair = 1) -> torch.Tensor:
     """The patches as columns, (N, C kh kw, H_out W_out): the layout of ``F.unfold``.
@@ -118,6 +135,7 @@ def im2col(x: torch.Tensor, kernel_size: IntOrPair, stride: IntOrPair = 1, paddi
     return p.permute(0, 1, 4, 5, 2, 3).reshape(n, c * kh * kw, ho * wo)
 
 
+@_one_image
 def conv2d(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None, stride: IntOrPair = 1,
            padding: IntOrPair | str = 0, dilation: IntOrPair = 1, groups: int = 1) -> torch.Tensor:
     """F.conv2d as im2col + one batched matmul: (N, C, H, W), (O, C / groups, kh, kw) -> (N, O, H_out, W_out).
@@ -184,6 +202,7 @@ def _padded_patches(x, kernel, step, pads, dil=(1, 1), value=0.0) -> torch.Tenso
     return patches(F.pad(x, pads, value=value) if any(pads) else x, kernel, step, 0, dil)
 
 
+@_one_image
 def max_pool2d(x: torch.Tensor, kernel_size: IntOrPair, stride: IntOrPair | None = None,
                padding: IntOrPair = 0, dilation: IntOrPair = 1, ceil_mode: bool = False,
                return_indices: bool = False) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
@@ -205,6 +224,7 @@ def max_pool2d(x: torch.Tensor, kernel_size: IntOrPair, stride: IntOrPair | None
     return values, rows * x.shape[3] + cols
 
 
+@_one_image
 def avg_pool2d(x: torch.Tensor, kernel_size: IntOrPair, stride: IntOrPair | None = None, padding: IntOrPair = 0,
                ceil_mode: bool = False, count_include_pad: bool = True,
                divisor_override: int | None = None) -> torch.Tensor:
@@ -261,7 +281,7 @@ class Conv2d(nn.Module):
             bound = 1 / (self.weight[0].numel() ** 0.5)
             nn.init.uniform_(self.bias, -bound, bound)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:   # (N, C_in, H, W) -> (N, C_out, H_out, W_out)
+    def forward(self, x: torch.Tensor) -> torch.Tensor:   # (N, C_in, H, W) -> (N, C_out, H_out, W_out), or unbatched
         return conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
 
     def extra_repr(self) -> str:

@@ -88,10 +88,11 @@ def cross_entropy(input: torch.Tensor, target: torch.Tensor, weight: torch.Tenso
                   label_smoothing: float = 0.0) -> torch.Tensor:
     """-sum_c q_c log softmax(input)_c, with the classes in dim 1 (like ``F.cross_entropy``).
 
-    input: logits (N, C) or (N, C, d1, ...). target: class indices (N,) or (N, d1, ...), or
-    class probabilities with the input's shape. Label smoothing with mass eps replaces the
-    target distribution q by (1 - eps) q + eps / C: every class, the right one included,
-    gets eps / C. For index targets that is
+    input: logits (N, C) or (N, C, d1, ...), or (C,) for one example. target: class indices
+    (N,) or (N, d1, ...) (one example: a 0-d class), or class probabilities with the input's
+    shape. Label smoothing with mass eps replaces the target distribution q by
+    (1 - eps) q + eps / C: every class, the right one included, gets eps / C. For index
+    targets that is
         loss = (1 - eps) * (-log p_y) + eps * mean_c(-log p_c).
     Gradient w.r.t. the logits, per example: softmax(input) - q.
 
@@ -104,8 +105,12 @@ def cross_entropy(input: torch.Tensor, target: torch.Tensor, weight: torch.Tenso
     _no_legacy("cross_entropy", size_average, reduce)
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}.")
-    if input.dim() < 2:
-        raise ValueError(f"cross_entropy: input must be logits of shape (N, C, ...), got {tuple(input.shape)}.")
+    if input.dim() == 1:    # one example, as F.cross_entropy takes it: logits (C,), a class () or probabilities (C,)
+        loss = cross_entropy(input.unsqueeze(0), target.unsqueeze(0), weight, None, ignore_index, None, reduction,
+                             label_smoothing)
+        return loss.squeeze(0) if reduction == "none" else loss
+    if input.dim() < 1:
+        raise ValueError(f"cross_entropy: input must be logits of shape (N, C, ...) or (C,), got {tuple(input.shape)}.")
     n_classes = input.shape[1]
     if weight is not None and tuple(weight.shape) != (n_classes,):
         raise ValueError(f"cross_entropy: weight must hold one value per class, shape ({n_classes},), "

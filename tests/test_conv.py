@@ -267,7 +267,7 @@ def test_the_gradient_test_catches_a_receptive_field_that_ignores_the_stride():
 
 # ----------------------------------------------------------------------------- clear errors
 @pytest.mark.parametrize("call, words", [
-    (lambda: conv2d(torch.randn(3, 8, 8), torch.randn(2, 3, 3, 3)), "unsqueeze(0)"),
+    (lambda: conv2d(torch.randn(8, 8), torch.randn(2, 3, 3, 3)), "or (C, H, W) for one image"),   # (C, H, W) runs
     (lambda: conv2d(torch.randn(1, 3, 8, 8), torch.randn(2, 1, 3, 3)), "in_channels / groups = 3"),
     (lambda: conv2d(torch.randn(1, 4, 8, 8), torch.randn(6, 2, 3, 3), groups=3), "common divisors"),
     (lambda: conv2d(torch.randn(1, 3, 8, 8), torch.randn(2, 3, 3, 3), torch.randn(3)), "one entry per output"),

@@ -317,8 +317,8 @@ def test_bad_input_names_the_problem():
         mha(_seq(L, batch_first=True), _seq(S, batch_first=True), _seq(L, batch_first=True))
     with pytest.raises(ValueError, match="attn_mask must have shape"):
         _self(mha, _seq(L, batch_first=True), attn_mask=_hidden(L, S))
-    with pytest.raises(ValueError, match="batch dimension"):
-        _self(mha, torch.randn(L, E))
+    with pytest.raises(ValueError, match="all 3-d .* or all 2-d"):     # (L, E) is one sequence, as in torch
+        _self(mha, torch.randn(E))
     with pytest.raises(ValueError, match="d_model = 16"):
         Transformer(E, H, 1, 1, FF)(torch.randn(S, N, E), torch.randn(L, N, 8))
     with pytest.raises(ValueError, match="activation"):

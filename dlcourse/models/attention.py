@@ -2,7 +2,8 @@
 
     scaled_dot_product_attention   softmax(Q K^T / sqrt(d_k) + mask) V, written out
                                    == F.scaled_dot_product_attention
-    MultiheadAttention             h heads side by side == nn.MultiheadAttention; state dicts load both ways
+    MultiheadAttention             h heads side by side == nn.MultiheadAttention (kdim, vdim, one sequence
+                                   unbatched); state dicts load both ways
     AdditiveAttention              Bahdanau et al. 2015's score v^T tanh(W_q q + W_k k), the first attention
     capture_attention              records every MultiheadAttention's per-head weights during a forward pass
 
@@ -92,35 +93,67 @@ def _additive(mask: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
 class MultiheadAttention(nn.Module):
     """num_heads attentions, each in its own d = embed_dim / num_heads features (section 3.2.2).
 
-    Parameters are named as nn.MultiheadAttention's, so state dicts load both ways:
-    ``in_proj_weight`` (3E, E) is [W_q; W_k; W_v] stacked, ``in_proj_bias`` (3E,), ``out_proj``
-    a Linear E -> E. Head h reads features h*d .. (h+1)*d - 1 of each projection.
+    The arguments are nn.MultiheadAttention's, in its order. Parameters are named as its are, so
+    state dicts load both ways (strictly): ``in_proj_weight`` (3E, E) is [W_q; W_k; W_v] stacked,
+    ``in_proj_bias`` (3E,), ``out_proj`` a Linear E -> E. Head h reads features h*d .. (h+1)*d - 1
+    of each projection. Cross-attention from other widths (``kdim``, ``vdim``: keys with kdim
+    features, values with vdim) cannot stack the three weights, so, as in torch, they are then
+    ``q_proj_weight`` (E, E), ``k_proj_weight`` (E, kdim) and ``v_proj_weight`` (E, vdim), and
+    ``in_proj_weight`` is None; the bias stays stacked.
 
-    fused: True computes attention with F.scaled_dot_product_attention (a fused kernel where
-    the device has one) whenever the weights are not asked for; False always runs the explicit
-    ``attention_weights`` above (for reading and checking; slower). Not supported (torch's
-    rarely used options): kdim/vdim different from embed_dim, add_bias_kv, add_zero_attn.
+    A query that may see no key at all (every key of its row padded in key_padding_mask, or
+    masked by attn_mask) gets zero attention weights here: it attends to nothing, its output is
+    ``out_proj``'s bias, and no NaN enters the graph (its gradient through the attention is 0).
+    torch's softmax gives 0/0 there: with need_weights=True (its default) its weights and
+    outputs are NaN, and so are its eval-mode no-grad fast path's; with need_weights=False its
+    fused kernel gives 0, as ours does. ``tests/test_attention_options.py`` shows both.
+
+    fused (keyword only): True computes attention with F.scaled_dot_product_attention (a fused
+    kernel where the device has one) whenever the weights are not asked for; False always runs
+    the explicit ``attention_weights`` above (for reading and checking; slower). Left out on
+    purpose (torch's rarely used options, refused in words): add_bias_kv, add_zero_attn.
     """
 
     def __init__(self, embed_dim: int, num_heads: int, dropout: float = 0.0, bias: bool = True,
-                 batch_first: bool = False, fused: bool = True, device=None, dtype=None):
+                 add_bias_kv: bool = False, add_zero_attn: bool = False, kdim: int | None = None,
+                 vdim: int | None = None, batch_first: bool = False, device=None, dtype=None, *, fused: bool = True):
         super().__init__()
         if embed_dim <= 0 or num_heads <= 0 or embed_dim % num_heads:
             raise ValueError(f"MultiheadAttention: embed_dim ({embed_dim}) must be a positive multiple of "
                              f"num_heads ({num_heads}); each head gets embed_dim / num_heads features.")
+        for name, on in (("add_bias_kv", add_bias_kv), ("add_zero_attn", add_zero_attn)):
+            if on:   # in nn.MultiheadAttention's slots, so a positional call lands where torch's would
+                raise ValueError(f"MultiheadAttention: {name}=True is left out of dlcourse on purpose (it appends an "
+                                 "extra key and value to every sequence, which the course does not use); leave it "
+                                 "False, or use torch.nn.MultiheadAttention for it.")
         factory = {"device": device, "dtype": dtype}
         self.embed_dim, self.num_heads, self.head_dim = embed_dim, num_heads, embed_dim // num_heads
+        self.kdim = embed_dim if kdim is None else kdim
+        self.vdim = embed_dim if vdim is None else vdim
+        self._qkv_same_embed_dim = self.kdim == embed_dim and self.vdim == embed_dim    # torch's attribute name
         self.dropout, self.batch_first, self.fused = dropout, batch_first, fused
         # Registered in torch's order, so named_parameters() lists the same names in the same order
         # and the same seed draws the same initial weights as nn.MultiheadAttention.
-        self.in_proj_weight = nn.Parameter(torch.empty(3 * embed_dim, embed_dim, **factory))
+        if self._qkv_same_embed_dim:
+            self.in_proj_weight = nn.Parameter(torch.empty(3 * embed_dim, embed_dim, **factory))
+            for name in ("q_proj_weight", "k_proj_weight", "v_proj_weight"):
+                self.register_parameter(name, None)
+        else:
+            self.q_proj_weight = nn.Parameter(torch.empty(embed_dim, embed_dim, **factory))
+            self.k_proj_weight = nn.Parameter(torch.empty(embed_dim, self.kdim, **factory))
+            self.v_proj_weight = nn.Parameter(torch.empty(embed_dim, self.vdim, **factory))
+            self.register_parameter("in_proj_weight", None)
         self.in_proj_bias = nn.Parameter(torch.empty(3 * embed_dim, **factory)) if bias else None
         self.out_proj = nn.Linear(embed_dim, embed_dim, bias=bias, **factory)
         self._reset_parameters()
 
     def _reset_parameters(self) -> None:
-        """torch's initialisation: Xavier-uniform over the stacked projection, zero biases."""
-        nn.init.xavier_uniform_(self.in_proj_weight)
+        """torch's initialisation: Xavier-uniform over the stacked projection (or each of the three), zero biases."""
+        if self._qkv_same_embed_dim:
+            nn.init.xavier_uniform_(self.in_proj_weight)
+        else:
+            for w in (self.q_proj_weight, self.k_proj_weight, self.v_proj_weight):
+                nn.init.xavier_uniform_(w)
         if self.in_proj_bias is not None:
             nn.init.zeros_(self.in_proj_bias)
             nn.init.zeros_(self.out_proj.bias)
@@ -129,22 +162,27 @@ class MultiheadAttention(nn.Module):
                 key_padding_mask: torch.Tensor | None = None, need_weights: bool = True,
                 attn_mask: torch.Tensor | None = None, average_attn_weights: bool = True,
                 is_causal: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """(L, N, E) queries, (S, N, E) keys and values -> (L, N, E) and the weights (N, L, S) or None.
+        """(L, N, E) queries, (S, N, kdim) keys, (S, N, vdim) values -> (L, N, E) and the weights (N, L, S) or None.
 
-        With batch_first: (N, L, E) and (N, S, E). Masks follow torch.nn (True = hidden):
+        With batch_first: (N, L, E), (N, S, kdim), (N, S, vdim). One sequence, as torch takes it:
+        (L, E), (S, kdim), (S, vdim) -> (L, E) and weights (L, S); its key_padding_mask is (S,) and
+        its 3-d attn_mask (num_heads, L, S). Masks follow torch.nn (True = hidden):
         key_padding_mask (N, S) marks padding keys; attn_mask (L, S) or (N * num_heads, L, S).
         is_causal=True applies the causal mask; attn_mask may then be None (torch requires it,
         as a hint, and also ignores it when it can use the causal kernel). The weights are averaged
         over heads unless average_attn_weights=False: (N, num_heads, L, S).
         """
-        if query.dim() != 3 or key.dim() != 3 or value.dim() != 3:
-            raise ValueError(f"MultiheadAttention: expected batched 3-d query, key and value, got shapes "
-                             f"{tuple(query.shape)}, {tuple(key.shape)}, {tuple(value.shape)}; add a batch "
-                             f"dimension with unsqueeze({0 if self.batch_first else 1}).")
-        if query.size(-1) != self.embed_dim or key.shape != value.shape or key.size(-1) != self.embed_dim:
-            raise ValueError(f"MultiheadAttention: query needs {self.embed_dim} features and key and value the same "
-                             f"shape with as many; got {tuple(query.shape)}, {tuple(key.shape)}, {tuple(value.shape)}.")
-        shared_kv, shared_qkv = key is value, query is key and key is value    # before transposes make copies
+        unbatched = self._check_inputs(query, key, value)
+        shared_kv, shared_qkv = key is value, query is key and key is value    # before reshapes make new tensors
+        if unbatched:           # one sequence: a batch of one, taken off again at the end
+            if key_padding_mask is not None:
+                if key_padding_mask.shape != key.shape[:1]:
+                    raise ValueError(f"MultiheadAttention: for one sequence key_padding_mask must have shape "
+                                     f"(S,) = ({key.size(0)},), True at padding keys; "
+                                     f"got {tuple(key_padding_mask.shape)}.")
+                key_padding_mask = key_padding_mask.unsqueeze(0)
+            axis = 0 if self.batch_first else 1
+            query, key, value = query.unsqueeze(axis), key.unsqueeze(axis), value.unsqueeze(axis)
         if not self.batch_first:
             query, key, value = query.transpose(0, 1), key.transpose(0, 1), value.transpose(0, 1)
         N, L, E = query.shape
@@ -166,21 +204,43 @@ class MultiheadAttention(nn.Module):
         if self.batch_first:
             y = y.transpose(0, 1)
         if not need_weights:
-            return y, None
-        return y, weights.mean(dim=1) if average_attn_weights else weights
+            weights = None
+        elif average_attn_weights:
+            weights = weights.mean(dim=1)
+        if unbatched:
+            y = y.squeeze(0 if self.batch_first else 1)
+            weights = None if weights is None else weights.squeeze(0)
+        return y, weights
+
+    def _check_inputs(self, query, key, value) -> bool:
+        """Shapes and widths as torch checks them; True for one unbatched sequence."""
+        dims = (query.dim(), key.dim(), value.dim())
+        if dims not in ((3, 3, 3), (2, 2, 2)):
+            raise ValueError(f"MultiheadAttention: expected query, key and value all 3-d (a batch: (L, N, E), or "
+                             f"(N, L, E) with batch_first) or all 2-d (one sequence: (L, E)); got shapes "
+                             f"{tuple(query.shape)}, {tuple(key.shape)}, {tuple(value.shape)}.")
+        if (query.size(-1) != self.embed_dim or key.size(-1) != self.kdim or value.size(-1) != self.vdim
+                or key.shape[:-1] != value.shape[:-1]):
+            raise ValueError(f"MultiheadAttention: query needs embed_dim = {self.embed_dim} features, key kdim = "
+                             f"{self.kdim} and value vdim = {self.vdim}, and key and value the same shape apart from "
+                             f"their features; got {tuple(query.shape)}, {tuple(key.shape)}, {tuple(value.shape)}.")
+        return dims == (2, 2, 2)
 
     def _project(self, query, key, value, shared_kv: bool, shared_qkv: bool):
         """Q, K, V = x W^T + b with the three blocks of in_proj, in as few matmuls as torch uses."""
-        w, b = self.in_proj_weight, self.in_proj_bias
+        E, b = self.embed_dim, self.in_proj_bias
+        b_q, b_k, b_v = b.chunk(3) if b is not None else (None, None, None)
+        if not self._qkv_same_embed_dim:    # three widths, three weights (torch's _in_projection)
+            return (F.linear(query, self.q_proj_weight, b_q), F.linear(key, self.k_proj_weight, b_k),
+                    F.linear(value, self.v_proj_weight, b_v))
+        w = self.in_proj_weight
         if shared_qkv:          # self-attention: one matmul gives all three
             return F.linear(query, w, b).chunk(3, dim=-1)
-        E = self.embed_dim
         w_q, w_kv = w.split([E, 2 * E])
-        b_q, b_kv = b.split([E, 2 * E]) if b is not None else (None, None)
+        b_kv = b.split([E, 2 * E])[1] if b is not None else None
         if shared_kv:           # attention over a memory (the decoder's cross-attention)
             return (F.linear(query, w_q, b_q), *F.linear(key, w_kv, b_kv).chunk(2, dim=-1))
         w_k, w_v = w_kv.chunk(2)
-        b_k, b_v = b_kv.chunk(2) if b_kv is not None else (None, None)
         return F.linear(query, w_q, b_q), F.linear(key, w_k, b_k), F.linear(value, w_v, b_v)
 
     def _split_heads(self, x: torch.Tensor) -> torch.Tensor:
@@ -201,7 +261,7 @@ class MultiheadAttention(nn.Module):
     def _merge_masks(self, attn_mask, key_padding_mask, is_causal, N, L, S, dtype) -> torch.Tensor | None:
         """One additive mask broadcastable to (N, H, L, S): 0 where attention is allowed."""
         if is_causal and attn_mask is None:
-            attn_mask = causal_mask(L, S, device=self.in_proj_weight.device, dtype=dtype)
+            attn_mask = causal_mask(L, S, device=self.out_proj.weight.device, dtype=dtype)
         mask = None
         if attn_mask is not None:
             if attn_mask.shape not in ((L, S), (N * self.num_heads, L, S)):

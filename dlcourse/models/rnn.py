@@ -110,14 +110,14 @@ def _init_uniform(module: nn.Module, hidden_size: int) -> None:
 class _Cell(nn.Module):
     """One step of one recurrent layer; names match nn.RNNCell, nn.LSTMCell, nn.GRUCell."""
 
-    def __init__(self, mode: str, input_size: int, hidden_size: int, bias: bool = True):
+    def __init__(self, mode: str, input_size: int, hidden_size: int, bias: bool = True, device=None, dtype=None):
         super().__init__()
         self.mode, self.input_size, self.hidden_size = mode, input_size, hidden_size
-        rows = _GATES[mode] * hidden_size
-        self.weight_ih = nn.Parameter(torch.empty(rows, input_size))
-        self.weight_hh = nn.Parameter(torch.empty(rows, hidden_size))
-        self.bias_ih = nn.Parameter(torch.empty(rows)) if bias else None
-        self.bias_hh = nn.Parameter(torch.empty(rows)) if bias else None
+        rows, factory = _GATES[mode] * hidden_size, {"device": device, "dtype": dtype}
+        self.weight_ih = nn.Parameter(torch.empty(rows, input_size, **factory))
+        self.weight_hh = nn.Parameter(torch.empty(rows, hidden_size, **factory))
+        self.bias_ih = nn.Parameter(torch.empty(rows, **factory)) if bias else None
+        self.bias_hh = nn.Parameter(torch.empty(rows, **factory)) if bias else None
         _init_uniform(self, hidden_size)
 
     def _step(self, x: torch.Tensor, state: State | None) -> State:
@@ -138,8 +138,9 @@ class _Cell(nn.Module):
 class RNNCell(_Cell):
     """h' = act(W_ih x + b_ih + W_hh h + b_hh) (Elman 1990)."""
 
-    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, nonlinearity: str = "tanh"):
-        super().__init__(_rnn_mode(nonlinearity), input_size, hidden_size, bias)
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, nonlinearity: str = "tanh",
+                 device=None, dtype=None):
+        super().__init__(_rnn_mode(nonlinearity), input_size, hidden_size, bias, device, dtype)
         self.nonlinearity = nonlinearity
 
     def forward(self, x: torch.Tensor, hx: torch.Tensor | None = None) -> torch.Tensor:  # (N, H_in) -> (N, H)
@@ -149,8 +150,8 @@ class RNNCell(_Cell):
 class LSTMCell(_Cell):
     """Gates i, f, g, o; c' = f c + i g, h' = o tanh(c') (Hochreiter & Schmidhuber 1997)."""
 
-    def __init__(self, input_size: int, hidden_size: int, bias: bool = True):
-        super().__init__("LSTM", input_size, hidden_size, bias)
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, device=None, dtype=None):
+        super().__init__("LSTM", input_size, hidden_size, bias, device, dtype)
 
     def forward(self, x: torch.Tensor, hx: tuple[torch.Tensor, torch.Tensor] | None = None
                 ) -> tuple[torch.Tensor, torch.Tensor]:                       # (N, H_in) -> (h, c), each (N, H)
@@ -161,8 +162,8 @@ class LSTMCell(_Cell):
 class GRUCell(_Cell):
     """Gates r, z, n; h' = (1 - z) n + z h (Cho et al. 2014, reset applied as in PyTorch)."""
 
-    def __init__(self, input_size: int, hidden_size: int, bias: bool = True):
-        super().__init__("GRU", input_size, hidden_size, bias)
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, device=None, dtype=None):
+        super().__init__("GRU", input_size, hidden_size, bias, device, dtype)
 
     def forward(self, x: torch.Tensor, hx: torch.Tensor | None = None) -> torch.Tensor:  # (N, H_in) -> (N, H)
         return self._step(x, None if hx is None else (hx,))[0]
@@ -196,7 +197,8 @@ class _Recurrent(nn.Module):
     """The layer machinery shared by RNN, LSTM and GRU; parameters named as torch names them."""
 
     def __init__(self, mode: str, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
-                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False):
+                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False, device=None,
+                 dtype=None):
         super().__init__()
         if not (0.0 <= dropout <= 1.0):
             raise ValueError(f"{type(self).__name__}: dropout must be in [0, 1], got {dropout}.")
@@ -206,17 +208,17 @@ class _Recurrent(nn.Module):
         self.mode, self.input_size, self.hidden_size, self.num_layers = mode, input_size, hidden_size, num_layers
         self.bias, self.batch_first, self.dropout, self.bidirectional = bias, batch_first, float(dropout), bidirectional
         self.num_directions = 2 if bidirectional else 1
-        rows = _GATES[mode] * hidden_size
+        rows, factory = _GATES[mode] * hidden_size, {"device": device, "dtype": dtype}
         self._names: list[tuple[str, str, str | None, str | None]] = []   # per (layer, direction)
         for layer in range(num_layers):
             n_in = input_size if layer == 0 else hidden_size * self.num_directions
             for direction in range(self.num_directions):
                 sfx = f"_l{layer}" + ("_reverse" if direction else "")
-                setattr(self, "weight_ih" + sfx, nn.Parameter(torch.empty(rows, n_in)))
-                setattr(self, "weight_hh" + sfx, nn.Parameter(torch.empty(rows, hidden_size)))
+                setattr(self, "weight_ih" + sfx, nn.Parameter(torch.empty(rows, n_in, **factory)))
+                setattr(self, "weight_hh" + sfx, nn.Parameter(torch.empty(rows, hidden_size, **factory)))
                 if bias:
-                    setattr(self, "bias_ih" + sfx, nn.Parameter(torch.empty(rows)))
-                    setattr(self, "bias_hh" + sfx, nn.Parameter(torch.empty(rows)))
+                    setattr(self, "bias_ih" + sfx, nn.Parameter(torch.empty(rows, **factory)))
+                    setattr(self, "bias_hh" + sfx, nn.Parameter(torch.empty(rows, **factory)))
                 self._names.append(("weight_ih" + sfx, "weight_hh" + sfx,
                                     "bias_ih" + sfx if bias else None, "bias_hh" + sfx if bias else None))
         _init_uniform(self, hidden_size)
@@ -321,9 +323,10 @@ class RNN(_Recurrent):
     """Elman RNN layers; ``forward(input, h_0=None, lengths=None) -> (output, h_n)``, as nn.RNN."""
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, nonlinearity: str = "tanh",
-                 bias: bool = True, batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False):
+                 bias: bool = True, batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
+                 device=None, dtype=None):
         super().__init__(_rnn_mode(nonlinearity), input_size, hidden_size, num_layers, bias, batch_first,
-                         dropout, bidirectional)
+                         dropout, bidirectional, device, dtype)
         self.nonlinearity = nonlinearity
 
     def forward(self, input, hx: torch.Tensor | None = None, lengths: torch.Tensor | None = None):
@@ -336,8 +339,13 @@ class LSTM(_Recurrent):
     """LSTM layers; ``forward(input, (h_0, c_0)=None, lengths=None) -> (output, (h_n, c_n))``."""
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
-                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False):
-        super().__init__("LSTM", input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional)
+                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False, proj_size: int = 0,
+                 device=None, dtype=None):
+        if proj_size:   # in nn.LSTM's slot, so a positional call lands where torch's would
+            raise ValueError(f"LSTM: proj_size={proj_size} (a projected hidden state, Sak et al. 2014) is left out of "
+                             "dlcourse on purpose; leave proj_size=0, or use torch.nn.LSTM for it.")
+        super().__init__("LSTM", input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
+                         device, dtype)
 
     def forward(self, input, hx: tuple[torch.Tensor, torch.Tensor] | None = None,
                 lengths: torch.Tensor | None = None):
@@ -350,8 +358,10 @@ class GRU(_Recurrent):
     """GRU layers; ``forward(input, h_0=None, lengths=None) -> (output, h_n)``, as nn.GRU."""
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
-                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False):
-        super().__init__("GRU", input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional)
+                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False, device=None,
+                 dtype=None):
+        super().__init__("GRU", input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
+                         device, dtype)
 
     def forward(self, input, hx: torch.Tensor | None = None, lengths: torch.Tensor | None = None):
         # (L, N, H_in) -> output (L, N, D*H), h_n (num_layers*D, N, H)
@@ -381,7 +391,8 @@ def from_torch(theirs: nn.RNNBase) -> _Recurrent:
                    dropout=theirs.dropout, bidirectional=theirs.bidirectional)
     if isinstance(theirs, nn.RNN):
         options["nonlinearity"] = theirs.nonlinearity
-    ours = recurrent(kinds[type(theirs)], theirs.input_size, theirs.hidden_size, **options)
     w = theirs.weight_ih_l0
-    ours.to(device=w.device, dtype=w.dtype).load_state_dict(theirs.state_dict())
+    ours = recurrent(kinds[type(theirs)], theirs.input_size, theirs.hidden_size, **options, device=w.device,
+                     dtype=w.dtype)
+    ours.load_state_dict(theirs.state_dict())
     return ours

@@ -274,12 +274,15 @@ class Transformer(nn.Module):
                 tgt_is_causal: bool | None = None, memory_is_causal: bool = False) -> torch.Tensor:
         """(S, N, E) source and (T, N, E) target (batch first: (N, S, E), (N, T, E)) -> (T, N, E).
 
+        One pair of sequences, as torch takes it: (S, E) and (T, E) -> (T, E), padding masks (S,), (T,).
         tgt_mask is usually ``generate_square_subsequent_mask(T)``: position t sees targets <= t.
         """
         batch = 0 if self.batch_first else 1
-        if src.dim() != 3 or tgt.dim() != 3 or src.size(batch) != tgt.size(batch):
+        one_pair = src.dim() == 2 and tgt.dim() == 2
+        if not one_pair and (src.dim() != 3 or tgt.dim() != 3 or src.size(batch) != tgt.size(batch)):
             raise ValueError(f"Transformer: src {tuple(src.shape)} and tgt {tuple(tgt.shape)} must be 3-d with the "
-                             f"same batch size in dimension {batch} (batch_first={self.batch_first}).")
+                             f"same batch size in dimension {batch} (batch_first={self.batch_first}), or both "
+                             "2-d (one source and one target sequence).")
         if src.size(-1) != self.d_model or tgt.size(-1) != self.d_model:
             raise ValueError(f"Transformer: src and tgt need d_model = {self.d_model} features, got "
                              f"{src.size(-1)} and {tgt.size(-1)}.")

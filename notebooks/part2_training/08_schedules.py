@@ -227,7 +227,10 @@ fig.tight_layout()
 plt.show()
 
 # %% [markdown]
-# (`OneCycleLR` also cycles momentum the other way, high while the rate is low: exercise 2.)
+# (`OneCycleLR` also cycles momentum the other way, high while the rate is low: exercise 2.
+# `ref.as_scheduler(optimizer, ref.one_cycle, ...)` does the same by default, with torch's
+# `cycle_momentum=True`, `base_momentum=0.85` and `max_momentum=0.95`; `cycle_momentum=False`
+# schedules the rate only.)
 #
 # ## 6. The learning-rate range test
 #
@@ -278,9 +281,11 @@ print(f"{len(found.lrs)} steps; steepest descent at lr {found.steepest():.2g}, m
 #
 # Two runs of the same network on the same batches, both at the finder's rate, a tenth
 # of the minimum: once constant, once as the peak of a one-cycle schedule. Only the
-# schedule differs. One-cycle changes the rate after every optimizer step, so `fit` gets
-# `scheduler_interval="step"` and the schedule counts `EPOCHS * len(train_loader)` steps;
-# `history.steps` records the rate each step used.
+# schedule differs: the one-cycle run's rate, and its momentum, which it cycles between 0.95
+# and 0.85 as `OneCycleLR` does (the constant run keeps SGD's 0.9). One-cycle changes the
+# rate after every optimizer step, so `fit` gets `scheduler_interval="step"` and the
+# schedule counts `EPOCHS * len(train_loader)` steps; `history.steps` records the rate each
+# step used.
 
 # %%
 runs = {}

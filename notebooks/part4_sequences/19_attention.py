@@ -294,6 +294,22 @@ dlcourse.check_like_torch("dlcourse MultiheadAttention vs nn.MultiheadAttention,
                           lambda x: theirs(x, x, x, key_padding_mask=hidden_padding, attn_mask=hidden_future)[0], x)
 
 # %% [markdown]
+# **A query that may see no key.** If every key of a row is hidden (an empty sentence, padded all
+# the way), all its scores are $-\infty$ and the softmax is $0/0$. Ours gives such a query zero
+# weights: it attends to nothing, its output is `out_proj`'s bias, and no NaN enters the graph.
+# `nn.MultiheadAttention` returns NaN there with `need_weights=True` (its default), in the weights
+# and in the output, and 0 like ours on its fused path (`need_weights=False`). A NaN in one row of
+# a batch spreads to every weight at the next optimizer step, so mask such rows out of the loss,
+# or drop empty sequences before they reach the model.
+
+# %%
+empty = torch.tensor([[False] * 5, [True] * 5])                        # sentence 2 has no real token
+w_ours = ours(x, x, x, key_padding_mask=empty)[1]
+w_theirs = theirs(x, x, x, key_padding_mask=empty)[1]
+print("ours, sentence 2's weights for q0:", w_ours[1, 0].tolist())
+print("torch's:                          ", w_theirs[1, 0].tolist())
+
+# %% [markdown]
 # ## 5. Multi-head attention
 #
 # One attention averages one way. $h$ heads let the model average several ways at once: project
