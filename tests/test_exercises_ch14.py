@@ -8,11 +8,16 @@ from dlcourse.checks import CheckError
 from dlcourse.exercises.chapters import ch14_vit as ch14
 
 
-def patchify(x, p, order="right"):
-    n, c, h, w = x.shape
-    grid = x.view(n, c, h // p, p, w // p, p)
-    axes = {"right": (0, 2, 4, 1, 3, 5), "channel-last": (0, 2, 4, 3, 5, 1), "columns": (0, 4, 2, 1, 3, 5)}[order]
-    return grid.permute(*axes).reshape(n, -1, c * p * p)
+def unpatchify(patches, p, height, width, order="right"):
+    n, _, cpp = patches.shape
+    c, rows, cols = cpp // (p * p), height // p, width // p
+    if order == "channel-last":
+        grid = patches.reshape(n, rows, cols, p, p, c).permute(0, 5, 1, 3, 2, 4)
+    elif order == "columns":
+        grid = patches.reshape(n, cols, rows, c, p, p).permute(0, 3, 2, 4, 1, 5)
+    else:
+        grid = patches.reshape(n, rows, cols, c, p, p).permute(0, 3, 1, 4, 2, 5)
+    return grid.reshape(n, c, height, width)
 
 
 def vit_params(image, p, layers, d, mlp, classes, missing=""):
@@ -33,15 +38,16 @@ def rollout(attentions, order="right", identity=True, heads="mean"):
     return result
 
 
-RIGHT = [(ch14.check_patchify, patchify),
-         (ch14.check_patchify, lambda x, p: F.unfold(x, p, stride=p).transpose(1, 2)),
+RIGHT = [(ch14.check_unpatchify, unpatchify),
+         (ch14.check_unpatchify, lambda t, p, h, w: F.fold(t.transpose(1, 2), (h, w), p, stride=p)),
          (ch14.check_vit_params, vit_params),
          (ch14.check_rollout, rollout)]
 
 WRONG = {  # id: (check, wrong answer, a phrase its hint must hold)
-    "patch-channel-last": (ch14.check_patchify, lambda x, p: patchify(x, p, "channel-last"), "channel first"),
-    "patch-column-major": (ch14.check_patchify, lambda x, p: patchify(x, p, "columns"), "down the columns"),
-    "unfold-not-transposed": (ch14.check_patchify, lambda x, p: F.unfold(x, p, stride=p), "transpose"),
+    "unpatch-channel-last": (ch14.check_unpatchify, lambda *a: unpatchify(*a, order="channel-last"),
+                             "channel first"),
+    "unpatch-column-major": (ch14.check_unpatchify, lambda *a: unpatchify(*a, order="columns"), "down the columns"),
+    "unpatch-reshape-only": (ch14.check_unpatchify, lambda t, p, h, w: t.reshape(len(t), -1, h, w), "A reshape alone"),
     "params-no-class-position": (ch14.check_vit_params, lambda *a: vit_params(*a, missing="position"),
                                  "class token has its own position"),
     "params-no-norms": (ch14.check_vit_params, lambda *a: vit_params(*a, missing="norms"), "LayerNorms"),

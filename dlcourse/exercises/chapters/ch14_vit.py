@@ -1,4 +1,4 @@
-"""Checks of chapter 14's exercises: cutting images into patches, a ViT's parameter count, attention rollout.
+"""Checks of chapter 14's exercises: patches back into images, a ViT's parameter count, attention rollout.
 
 As in chapters 19 and 20, each check first recognises the usual wrong answers, so its hint names the
 mistake; the right answer must equal the course's reference (``dlcourse.models.vit``), which
@@ -9,13 +9,14 @@ from __future__ import annotations
 from typing import Callable
 
 import torch
+import torch.nn.functional as F
 
 from dlcourse.checks import CheckError, check_like_torch, matches
 from dlcourse.exercises import not_attempted
 from dlcourse.models.vit import ViT, ViTConfig, attention_rollout, patchify
 from dlcourse.profiling import count_params
 
-__all__ = ["check_patchify", "check_vit_params", "check_rollout"]
+__all__ = ["check_unpatchify", "check_vit_params", "check_rollout"]
 
 
 def _diagnose(got, candidates: dict[str, torch.Tensor]) -> str | None:
@@ -24,42 +25,50 @@ def _diagnose(got, candidates: dict[str, torch.Tensor]) -> str | None:
                  and got.dtype == value.dtype and matches(got, value)), None)
 
 
-def _patches_channel_last(x: torch.Tensor, p: int) -> torch.Tensor:
-    n, c, h, w = x.shape
-    return x.view(n, c, h // p, p, w // p, p).permute(0, 2, 4, 3, 5, 1).reshape(n, -1, c * p * p)
+def _unpatchify(patches: torch.Tensor, p: int, height: int, width: int) -> torch.Tensor:
+    """The inverse of ``patchify``: F.fold puts each patch back where F.unfold took it from."""
+    return F.fold(patches.transpose(1, 2), (height, width), kernel_size=p, stride=p)
 
 
-def _patches_column_major(x: torch.Tensor, p: int) -> torch.Tensor:
-    n, c, h, w = x.shape
-    return x.view(n, c, h // p, p, w // p, p).permute(0, 4, 2, 1, 3, 5).reshape(n, -1, c * p * p)
+def _wrong_unpatchify(patches: torch.Tensor, p: int, height: int, width: int, mistake: str) -> torch.Tensor:
+    n, _, cpp = patches.shape
+    c, rows, cols = cpp // (p * p), height // p, width // p
+    if mistake == "channel-last":       # each patch read as (row, column, channel)
+        return patches.reshape(n, rows, cols, p, p, c).permute(0, 5, 1, 3, 2, 4).reshape(n, c, height, width)
+    if mistake == "column-major":       # patches placed down the columns first
+        return patches.reshape(n, cols, rows, c, p, p).permute(0, 3, 2, 4, 1, 5).reshape(n, c, height, width)
+    return patches.reshape(n, c, height, width)                     # "reshape": no permute at all
 
 
-def check_patchify(patchify_fn: Callable) -> None:
-    """Exercise 1: patchify(images, p): (N, C, H, W) -> (N, HW/p^2, C p^2), patches in raster order, each
-    flattened channel first, so that patchify(x, p) @ conv.weight.flatten(1).T is the stride-p convolution."""
+def check_unpatchify(unpatchify_fn: Callable) -> None:
+    """Exercise 1: unpatchify(patches, p, height, width): (N, HW/p^2, C p^2) -> (N, C, H, W), the inverse of
+    patchify (raster order, each patch flattened channel, row, column), so unpatchify(patchify(x)) == x."""
     __tracebackhide__ = True
     x = torch.randn(2, 3, 8, 12, generator=torch.Generator().manual_seed(14))   # not square: rows vs columns show
-    got = patchify_fn(x, 4)
-    if not_attempted(got, 1, "make patchify(images, p) return the (N, number of patches, C * p * p) patches."):
+    patches = patchify(x, 4)
+    got = unpatchify_fn(patches, 4, 8, 12)
+    if not_attempted(got, 1, "make unpatchify(patches, p, height, width) return the (N, C, H, W) images."):
         return
     hint = _diagnose(got, {
-        "Each patch is flattened with the channel last (row, column, channel): conv_proj.weight.flatten(1) reads "
-        "the channel first, then rows, then columns, so permute the channel axis in front of the pixel axes.":
-            _patches_channel_last(x, 4),
-        "The patches go down the columns first: the convolution's output, flattened, runs along a row of "
-        "patches (left to right), then to the next row; put the patch-row axis before the patch-column axis.":
-            _patches_column_major(x, 4),
-        "The last two axes are swapped: (N, C p^2, L) is what F.unfold returns; transpose it to (N, L, C p^2), "
-        "one row per patch, as the Transformer reads tokens.": patchify(x, 4).transpose(1, 2).contiguous(),
+        "Each patch is read with the channel last (row, column, channel): patchify flattens the channel first, "
+        "then rows, then columns, as conv_proj.weight.flatten(1) does; view each patch as (C, p, p).":
+            _wrong_unpatchify(patches, 4, 8, 12, "channel-last"),
+        "The patches are put down the columns first: patchify's order runs along a row of patches (left to "
+        "right), then to the next row; view the patch index as (H/p, W/p), rows first.":
+            _wrong_unpatchify(patches, 4, 8, 12, "column-major"),
+        "A reshape alone puts numbers back in memory order, mixing patches and channels: view the patches as "
+        "(N, H/p, W/p, C, p, p), permute to (N, C, H/p, p, W/p, p), then reshape.":
+            _wrong_unpatchify(patches, 4, 8, 12, "reshape"),
     })
     if hint:
-        raise CheckError(f"patchify(x of shape {tuple(x.shape)}, 4): {hint}")
-    for shape, p in (((2, 3, 8, 12), 4), ((1, 1, 6, 6), 3), ((2, 3, 8, 8), 8)):
+        raise CheckError(f"unpatchify(patchify(x of shape {tuple(x.shape)}, 4), 4, 8, 12): {hint}")
+    for shape, p in (((2, 3, 8, 12), 4), ((1, 1, 6, 9), 3), ((2, 3, 8, 8), 8)):
         images = torch.randn(*shape, generator=torch.Generator().manual_seed(p))
-        check_like_torch(f"patchify(x of shape {shape}, {p})", lambda im: patchify_fn(im, p),
-                         lambda im: patchify(im, p), images,
-                         hint="view (N, C, H/p, p, W/p, p), permute to (N, H/p, W/p, C, p, p), reshape to "
-                              "(N, HW/p^2, C p^2); or F.unfold(x, p, stride=p).transpose(1, 2).")
+        h, w = shape[-2:]
+        check_like_torch(f"unpatchify(patches of {shape}, {p}, {h}, {w})",
+                         lambda t: unpatchify_fn(t, p, h, w), lambda t: _unpatchify(t, p, h, w), patchify(images, p),
+                         hint="view (N, H/p, W/p, C, p, p), permute to (N, C, H/p, p, W/p, p), reshape to "
+                              "(N, C, H, W); or F.fold(patches.transpose(1, 2), (H, W), p, stride=p).")
 
 
 def _params(image_size, patch_size, num_layers, hidden_dim, mlp_dim, num_classes) -> int:
