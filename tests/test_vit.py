@@ -161,3 +161,15 @@ def test_rollout_maps_of_a_model_with_uniform_attention_are_flat():
     check_close("rollout map of uniform attention", maps, torch.full((2, 8, 8), 1 / 64), atol=1e-6, rtol=0)
     with pytest.raises(ValueError, match="head_fusion"):
         vit.attention_rollout([torch.ones(1, 1, 2, 2)], head_fusion="min")
+
+
+def test_the_cifar_vit_is_resnet_32_sized_and_decays_only_its_matrices():
+    from dlcourse.models import resnet_cifar
+    net = vit.vit_cifar()
+    assert count_params(net) == 460_906 and count_params(resnet_cifar(32)) == 464_154   # the docstring's claim
+    decay, rest = net.param_groups(0.05)
+    named = {id(p): n for n, p in net.named_parameters()}
+    assert decay["weight_decay"] == 0.05 and rest["weight_decay"] == 0.0
+    assert all(p.dim() >= 2 for p in decay["params"])
+    assert "encoder.pos_embedding" in {named[id(p)] for p in rest["params"]}
+    assert len(decay["params"]) + len(rest["params"]) == len(list(net.parameters()))

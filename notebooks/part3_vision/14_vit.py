@@ -239,7 +239,7 @@ class ViT(nn.Module):
 small = dict(image_size=32, patch_size=4, num_layers=2, num_heads=2, hidden_dim=64, mlp_dim=128, num_classes=10)
 torch.manual_seed(1)
 theirs = torchvision.models.VisionTransformer(**small)
-dlcourse.checks.randomise_weights(theirs)       # torchvision starts the head and class token at zero: they would hide bugs
+dlcourse.checks.randomise_weights(theirs)       # torchvision's head and class token start at zero: they hide bugs
 ours = ViT(**small)
 ours.load_state_dict(theirs.state_dict(), strict=True)                 # every key, every shape, both ways
 theirs.load_state_dict(ours.state_dict(), strict=True)
