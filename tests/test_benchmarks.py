@@ -154,3 +154,14 @@ def test_speed_scripts_record_one_device_and_keep_the_others(tmp_path):
     assert saved["cuda"]["rows"] == [{"what": "a", "ours_ms": 2.0, "torch_ms": 1.0, "ratio": 2.0}]  # medians
     assert saved["cpu"]["shape"] == {"n": 1} and saved["cpu"]["machine"].endswith("torch threads: 1")
     assert not (tmp_path / "RESULTS.md").exists()  # only benchmarks/'s own files re-render RESULTS.md
+
+
+def test_vit_cifar_recipe_runs_in_fast_mode():
+    """A smoke run of the ViT recipe's whole path (augmented batches, AdamW groups, warm-up, fit) on real images."""
+    from benchmarks.recipes import vit_cifar
+    out = vit_cifar.run(epochs=1, train_limit=256, test_limit=200, batch_size=64, threads=1, num_layers=1,
+                        hidden_dim=32, num_heads=2, mlp_dim=64)
+    assert len(out["curve"]) == len(out["epoch_seconds"]) == 1 and 0 <= out["value"] <= 1
+    assert "training images/s" in out["notes"]
+    factor = vit_cifar.warmup_cosine(100, 0.1)
+    assert factor(0) == 0.1 and factor(9) == 1.0 and abs(factor(99)) < 1e-2
