@@ -24,3 +24,6 @@ __all__ += ["tokenize", "Vocab", "pad_sequences", "text_loader", "TextBatch", "T
 from .series import persistence_rmse, sliding_windows
 
 __all__ += ["sliding_windows", "persistence_rmse"]
+from .wordpiece import BertBatch, BertLoader, WordPiece, bert_loader, minilm_path, mlm_mask
+
+__all__ += ["WordPiece", "BertBatch", "BertLoader", "bert_loader", "minilm_path", "mlm_mask"]
