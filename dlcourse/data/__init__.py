@@ -27,3 +27,6 @@ __all__ += ["sliding_windows", "persistence_rmse"]
 from .scenes import HELD_OUT_SEED, SCENE_CLASSES, Scenes, collate_scenes, scenes
 
 __all__ += ["Scenes", "scenes", "collate_scenes", "HELD_OUT_SEED", "SCENE_CLASSES"]
+from .wordpiece import BertBatch, BertLoader, WordPiece, bert_loader, minilm_path, mlm_mask
+
+__all__ += ["WordPiece", "BertBatch", "BertLoader", "bert_loader", "minilm_path", "mlm_mask"]
