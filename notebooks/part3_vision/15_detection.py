@@ -34,9 +34,9 @@
 # **Prerequisites**: [09 · Convolutions](09_convolutions.ipynb) (strided convolutions),
 # [12 · ResNet](12_resnet.ipynb) (conv-BN-ReLU stages). Chapter 16 segments the same scenes.
 #
-# **Run time**: CPU (2 cores, shared with three other jobs when measured): fast mode about 30 s
-# of cells (768 scenes, 2 epochs of a narrow detector: it runs every piece, and detects
-# almost nothing yet); full mode (8,000 scenes, 8 epochs, the full-width detector) is the
+# **Run time**: CPU (2 cores, shared with another job when measured): fast mode 18 s with the
+# kernel's start (768 scenes, 2 epochs of a narrow detector in 7 s: it runs every piece and
+# detects nothing yet, mAP 0.000); full mode (8,000 scenes, 8 epochs, the full-width detector) is the
 # `detect_scenes` recipe, measured at mAP@0.5 0.904 and COCO mAP@[.5:.95] 0.569 after 657 s of
 # training on one thread (`benchmarks/RESULTS.md`); the notebook's own full run is not timed
 # yet; GPU: not measured yet.
