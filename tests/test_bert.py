@@ -92,7 +92,7 @@ def test_small_bert_equals_transformers_values_and_gradients(fused):
         check_close(f"d/d{key}", grads[key], grads_ref[key], shadow=shadow, verbose=False)
 
 
-def test_a_wrong_layer_norm_epsilon_or_a_missing_mask_is_caught():
+def test_a_missing_padding_mask_or_segment_ids_is_caught():
     ours, theirs = _pair()
     ids, mask, types = _inputs()
     ref = theirs(input_ids=ids, attention_mask=mask, token_type_ids=types).last_hidden_state

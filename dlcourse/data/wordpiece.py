@@ -96,7 +96,8 @@ class WordPiece:
     @classmethod
     def from_file(cls, path: str | Path, **options) -> "WordPiece":
         """A vocab.txt, one piece a line, line i = id i."""
-        return cls(Path(path).read_text(encoding="utf-8").split("\n")[:-1] or [""], **options)
+        lines = Path(path).read_text(encoding="utf-8").split("\n")   # not splitlines(): pieces may hold \x85
+        return cls(lines[:-1] if lines and lines[-1] == "" else lines, **options)
 
     @classmethod
     def minilm(cls) -> "WordPiece":
