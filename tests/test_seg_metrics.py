@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from dlcourse.data.scenes import scenes
-from dlcourse.seg_metrics import confusion_matrix, dice_per_class, iou_per_class, mean_iou, semantic_target
+from dlcourse.data.scenes import collate_semantic, scenes
+from dlcourse.seg_metrics import confusion_matrix, dice_loss, dice_per_class, iou_per_class, mean_iou, semantic_target
 
 import torchmetrics.functional.classification as tmf  # noqa: E402
 
@@ -46,3 +46,28 @@ def test_a_scene_becomes_a_class_map():
     assert classes.shape == (64, 64) and classes.dtype == torch.long
     assert sorted(set(classes.unique().tolist()) - {0}) == sorted({int(l) + 1 for l in target["labels"]})
     assert (classes > 0).sum() == target["masks"].sum()
+
+
+def test_dice_loss_of_a_hard_prediction_is_one_minus_the_mean_dice():
+    pred, target = _maps(7, classes=5)
+    logits = 60.0 * torch.nn.functional.one_hot(pred, 5).movedim(-1, 1).double()
+    expected = 1 - dice_per_class(pred, target, 5).mean()
+    torch.testing.assert_close(dice_loss(logits, target, smooth=0), expected, rtol=0, atol=1e-12)
+    assert dice_loss(60.0 * torch.nn.functional.one_hot(target, 5).movedim(-1, 1).double(), target) < 1e-12
+
+
+def test_dice_loss_gradient_and_absent_classes():
+    g = torch.Generator().manual_seed(3)
+    logits = torch.randn(2, 4, 5, 5, generator=g, dtype=torch.float64, requires_grad=True)
+    target = torch.randint(0, 3, (2, 5, 5), generator=g)          # class 3 absent: smoothing keeps it finite
+    assert torch.autograd.gradcheck(lambda z: dice_loss(z, target), (logits,))
+    with pytest.raises(ValueError, match=r"\(N, C, H, W\)"):
+        dice_loss(logits, target[0])
+
+
+def test_collate_semantic_gives_images_and_class_maps():
+    data = scenes(4, seed=0, clutter=2)
+    images, maps = collate_semantic([data[i] for i in range(4)])
+    assert images.shape == (4, 1, 64, 64) and maps.shape == (4, 64, 64) and maps.dtype == torch.long
+    for k in range(4):
+        torch.testing.assert_close(maps[k], semantic_target(data[k][1], (64, 64)))

@@ -23,7 +23,8 @@ import torch.nn.functional as F
 
 from .vision import load_mnist
 
-__all__ = ["Scenes", "scenes", "collate_scenes", "HELD_OUT_SEED", "SCENE_CLASSES"]
+__all__ = ["Scenes", "scenes", "collate_scenes", "collate_semantic", "semantic_target", "HELD_OUT_SEED",
+           "SCENE_CLASSES"]
 
 HELD_OUT_SEED = 20_240_615     # the evaluation scenes' seed; training uses any other
 SCENE_CLASSES = tuple(str(d) for d in range(10))
@@ -132,3 +133,19 @@ def collate_scenes(batch):
     """A detection batch: images stacked to (N, 1, H, W), targets kept as a list (k differs per scene)."""
     images, targets = zip(*batch)
     return torch.stack(images), list(targets)
+
+
+def semantic_target(target: dict, size) -> torch.Tensor:
+    """A scene's instance masks as one (H, W) class map: 0 background, digit d as d + 1."""
+    out = torch.zeros(size, dtype=torch.long)
+    for mask, label in zip(target["masks"], target["labels"]):
+        out[mask] = int(label) + 1
+    return out
+
+
+def collate_semantic(batch):
+    """A segmentation batch: images (N, 1, H, W) and class maps (N, H, W) int64, 0 the background
+    and digit d as d + 1 (11 classes); clutter is background: ink that is not an object."""
+    images, targets = zip(*batch)
+    images = torch.stack(images)
+    return images, torch.stack([semantic_target(t, images.shape[-2:]) for t in targets])
