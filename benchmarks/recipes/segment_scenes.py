@@ -7,7 +7,17 @@ seed 1 (digits of MNIST's training split, 1-4 per 64x64 canvas, two clutter frag
 are background) and evaluates on 1,000 scenes of ``HELD_OUT_SEED`` (MNIST's test digits) with
 dlcourse.seg_metrics, which equals torchmetrics (tests/test_seg_metrics.py). The loss is
 cross-entropy + soft Dice, AdamW with a one-cycle schedule, fp32, through dlcourse.fit with the
-loss as a ``step``. Evaluated once, at the end: nothing is tuned on the held-out scenes.
+loss as a ``step``. The held-out mean IoU is read after every epoch to draw the curve; the result is the last
+epoch's, and nothing is tuned on the held-out scenes.
+
+Measured on the shared 2-core CPU (2026-12-07), all with batch 32 and AdamW 3e-3 one-cycle:
+widths (16, 32, 64, 128), 8,000 scenes x 5 epochs on 2 threads: mean IoU 0.837 (by epoch 0.117,
+0.408, 0.708, 0.826, 0.837) in 664 s of training, the target missed by 0.013 and the budget
+overrun by a minute. Before it, 4,000 x 5 on one thread: 0.541 in 555 s; after it, the cheaper
+widths (8, 32, 64, 128) for 6 epochs (1.4x the images per second): 0.192 in 633 s, stuck at
+"everything is one class" (a first level of 8 channels is too narrow). Short probes (1,500 x 2)
+with lr 1e-2, cross-entropy alone, batch 8 or five levels all stayed at 0.11-0.17: classes appear
+only after about 15,000 images, whatever the variant.
 """
 from __future__ import annotations
 
@@ -25,7 +35,7 @@ METRIC = "held-out scenes mean IoU, 11 classes (U-Net)"
 TARGET = 0.85
 BETTER = "higher"
 ANCHOR = "the issue's target, 0.85 in 10 min (synthetic scenes: no published number)"
-N_TRAIN, EPOCHS, BATCH, LR, CLUTTER, WIDTHS = 4000, 5, 32, 3e-3, 2, (16, 32, 64, 128)
+N_TRAIN, EPOCHS, BATCH, LR, CLUTTER, WIDTHS = 8000, 5, 32, 3e-3, 2, (16, 32, 64, 128)
 CLASSES = 11
 
 
@@ -39,7 +49,7 @@ def step(model, batch):
 def evaluate(model, n_test: int = 1000) -> torch.Tensor:
     """Per-class IoU over every pixel of the held-out scenes."""
     test = scenes(n_test, seed=HELD_OUT_SEED, clutter=CLUTTER)
-    model.eval()
+    model.eval().cpu()
     predicted, truth = [], []
     with torch.no_grad():
         for start in range(0, n_test, 100):
@@ -57,14 +67,18 @@ def run(epochs: int = EPOCHS, n_train: int = N_TRAIN, n_test: int = 1000, thread
     model = UNet(1, CLASSES, widths)
     optimizer = torch.optim.AdamW(model.parameters(), lr=LR, weight_decay=1e-4)
     scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=LR, total_steps=epochs * len(loader))
-    history = dlcourse.fit(model, loader, optimizer, epochs=epochs, step=step, metrics=(), scheduler=scheduler,
-                           scheduler_interval="step", device=device, amp=False, live_plot=False, progress=False)
-    per_class = evaluate(model.cpu(), n_test)
-    value = float(per_class.nanmean())
+    curve, seconds = [], []
+    for epoch in range(epochs):       # one fit call per epoch, the one-cycle schedule running on across them
+        history = dlcourse.fit(model, loader, optimizer, epochs=1, step=step, metrics=(), scheduler=scheduler,
+                               scheduler_interval="step", device=device, amp=False, live_plot=False, progress=False)
+        seconds.append(sum(history["time"]))
+        per_class = evaluate(model, n_test)   # reported per epoch; the result is the last epoch's, not the best
+        curve.append(float(per_class.nanmean()))
+    value = curve[-1]
     machine = f"{device}: {describe_device(device)}, torch threads: {torch.get_num_threads()}"
-    seconds = sum(history["time"])
     worst = int(per_class.nan_to_num(1).argmin())
-    return {"value": value, "curve": [value], "epoch_seconds": [seconds], "machine": machine,
-            "notes": (f"U-Net widths {widths}, {n_train} training scenes x {epochs} epochs in {seconds:.0f} s; "
+    return {"value": value, "curve": curve, "epoch_seconds": seconds, "machine": machine,
+            "notes": (f"U-Net widths {widths}, {n_train} training scenes x {epochs} epochs in {sum(seconds):.0f} s "
+                      f"(mean IoU by epoch {', '.join(f'{v:.3f}' for v in curve)}); "
                       f"background IoU {float(per_class[0]):.3f}, lowest class "
                       f"{'background' if worst == 0 else f'digit {worst - 1}'} {float(per_class[worst]):.3f}")}
