@@ -242,10 +242,11 @@ print("EncoderBlock: tests passed")
 # * a final `nn.LayerNorm(d_model)` and `nn.Linear(d_model, vocab_size)`.
 #
 # The test trains your class with the course's driver,
-# `dlcourse.exercises.assignments.a09_transformer.train_reverser`: 200 steps of Adam (lr 3e-3, batches of
+# `dlcourse.exercises.assignments.a09_transformer.train_reverser`: 400 steps of Adam (lr 3e-3, batches of
 # 64 fresh random sequences) through `dlcourse.fit`, then measures the share of tokens of
-# 1,000 new sequences reversed correctly. It passes at 90%; the design above reaches 100% in
-# about 5 seconds. The hidden test trains it again with another seed and length.
+# 1,000 new sequences reversed correctly. It passes at 90%; the design above reaches 100% with
+# each of seeds 0 to 9, at lengths 8 and 6, in about 4 seconds a run (with 200 steps, seed 4 stalled
+# at 78% and seed 5 reached only 91%). The hidden test trains it again with another seed and length.
 
 # %% nbgrader={"grade": false, "grade_id": "task4_toy_transformer", "locked": false, "schema_version": 3, "solution": true, "task": false}
 class ToyTransformer(nn.Module):

@@ -229,7 +229,7 @@ def train_lenet5(model_class, n_train: int = 8000, seed: int = 0) -> dict:
     return {k: v.detach().clone() for k, v in model.state_dict().items()}
 
 
-def check_training(model_class, *, threshold: float = 0.95, n_test: int = 2000, n_train: int = 8000) -> float:
+def check_training(model_class, *, threshold: float = 0.94, n_test: int = 2000, n_train: int = 8000) -> float:
     """Train with the course's recipe (next to the student's code) and test here, on MNIST's test images.
 
     What comes back is the trained state dict (data). The student's class must compute LeNet-5
@@ -256,7 +256,7 @@ def check_training(model_class, *, threshold: float = 0.95, n_test: int = 2000, 
     acc = float((torch.as_tensor(logits).argmax(1) == test.tensors[1]).float().mean())
     if acc < threshold:
         raise CheckError(f"after one epoch on {n_train:,} images the test accuracy is {acc:.1%}, below "
-                         f"{threshold:.0%}: LeNet-5 reaches about 95.5% with this recipe.")
+                         f"{threshold:.0%}: LeNet-5 reaches 94.9-96.1% with this recipe (seeds 0-4).")
     print(f"OK test accuracy after one epoch on {n_train:,} MNIST images: {acc:.1%} (at least {threshold:.0%})")
     return acc
 

@@ -277,7 +277,7 @@ def _token_loss(logits, y):
     return F.cross_entropy(logits.flatten(0, 1), y.flatten())
 
 
-def train_reverser(model_class, seed: int = 0, length: int = 8, vocab: int = 10, steps: int = 200,
+def train_reverser(model_class, seed: int = 0, length: int = 8, vocab: int = 10, steps: int = 400,
                    lr: float = 3e-3) -> dict:
     """Train ``model_class(vocab, length)`` to reverse sequences with dlcourse.fit (Adam, batches of 64,
     ``steps`` steps on fresh seeded sequences); return {"state": the trained state dict, "loss"}:
