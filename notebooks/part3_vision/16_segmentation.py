@@ -39,8 +39,9 @@
 # are and names almost none, mean IoU 0.09; the mask branch learns nothing yet); full mode
 # (8,000 scenes x 5 epochs, widths 16-128) is the `segment_scenes` recipe's budget, measured
 # at mean IoU 0.837 after 664 s of training on 2 threads (`benchmarks/RESULTS.md`; the issue's
-# 0.85 is not reached); the notebook's own full run, mask branch included, is not timed yet;
-# GPU: not measured yet.
+# 0.85 is not reached). The notebook's own full run took 23 min: the U-Net 635 s to the same
+# 0.837, the mask branch 710 s to a mean mask IoU of 0.591 given the true boxes; GPU: not
+# measured yet.
 
 # %% [markdown]
 # ## Setup
