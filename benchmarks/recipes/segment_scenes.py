@@ -46,17 +46,18 @@ def step(model, batch):
     return {"loss": ce + dice, "cross_entropy": ce.detach(), "dice_loss": dice.detach()}
 
 
-def evaluate(model, n_test: int = 1000) -> torch.Tensor:
-    """Per-class IoU over every pixel of the held-out scenes."""
+def held_out(n_test: int = 1000) -> tuple[torch.Tensor, torch.Tensor]:
+    """The held-out scenes' images (N, 1, 64, 64) and class maps (N, 64, 64), drawn once per run."""
     test = scenes(n_test, seed=HELD_OUT_SEED, clutter=CLUTTER)
+    return collate_semantic([test[i] for i in range(n_test)])
+
+
+def evaluate(model, images: torch.Tensor, maps: torch.Tensor) -> torch.Tensor:
+    """Per-class IoU over every pixel of the held-out scenes."""
     model.eval().cpu()
-    predicted, truth = [], []
     with torch.no_grad():
-        for start in range(0, n_test, 100):
-            images, maps = collate_semantic([test[i] for i in range(start, min(start + 100, n_test))])
-            predicted.append(model(images).argmax(1))
-            truth.append(maps)
-    return iou_per_class(torch.cat(predicted), torch.cat(truth), CLASSES)
+        predicted = torch.cat([model(images[i:i + 100]).argmax(1) for i in range(0, len(images), 100)])
+    return iou_per_class(predicted, maps, CLASSES)
 
 
 def run(epochs: int = EPOCHS, n_train: int = N_TRAIN, n_test: int = 1000, threads: int | None = None,
@@ -67,12 +68,13 @@ def run(epochs: int = EPOCHS, n_train: int = N_TRAIN, n_test: int = 1000, thread
     model = UNet(1, CLASSES, widths)
     optimizer = torch.optim.AdamW(model.parameters(), lr=LR, weight_decay=1e-4)
     scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=LR, total_steps=epochs * len(loader))
+    images, maps = held_out(n_test)
     curve, seconds = [], []
     for epoch in range(epochs):       # one fit call per epoch, the one-cycle schedule running on across them
         history = dlcourse.fit(model, loader, optimizer, epochs=1, step=step, metrics=(), scheduler=scheduler,
                                scheduler_interval="step", device=device, amp=False, live_plot=False, progress=False)
         seconds.append(sum(history["time"]))
-        per_class = evaluate(model, n_test)   # reported per epoch; the result is the last epoch's, not the best
+        per_class = evaluate(model, images, maps)   # reported per epoch; the result is the last epoch's, not the best
         curve.append(float(per_class.nanmean()))
     value = curve[-1]
     machine = f"{device}: {describe_device(device)}, torch threads: {torch.get_num_threads()}"

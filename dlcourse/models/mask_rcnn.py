@@ -10,8 +10,10 @@ branch only the shape.
 ``MaskHead`` holds torchvision's ``roi_heads.mask_head`` and ``roi_heads.mask_predictor`` under
 the same state-dict keys (``mask_head.0.0.weight``, ``mask_predictor.conv5_mask.weight``, ...);
 ``MaskHead()`` is maskrcnn_resnet50_fpn's branch (2,646,107 weights). ``mask_loss`` takes
-torchvision's ``maskrcnn_loss`` arguments and gives its value; ``mask_targets`` crops with the
-course's ``box_ops.roi_align``. ``tests/test_mask_rcnn.py`` holds all three equal.
+torchvision's ``maskrcnn_loss`` arguments and gives its value; ``mask_targets`` crops with
+``torchvision.ops.roi_align``, which chapter 15 proved equal to the course's ``box_ops.roi_align``:
+the targets are cut for every batch, and the course's Python loop over regions took 40 ms for
+80 regions against the library's 1.2 ms. ``tests/test_mask_rcnn.py`` holds all three equal.
 """
 from __future__ import annotations
 
@@ -20,8 +22,7 @@ from collections import OrderedDict
 import torch
 import torch.nn.functional as F
 from torch import nn
-
-from .. import box_ops
+from torchvision.ops import roi_align
 
 __all__ = ["MaskHead", "mask_targets", "mask_loss", "masks_of_class"]
 
@@ -57,7 +58,7 @@ def mask_targets(masks: torch.Tensor, boxes: torch.Tensor, matched: torch.Tensor
     region r takes mask ``matched[r]``. RoIAlign of the 0/1 mask (aligned=False, adaptive sampling,
     as torchvision's Mask R-CNN), so the target holds fractions at the mask's edges."""
     rois = torch.cat([matched.to(boxes)[:, None], boxes], 1)
-    return box_ops.roi_align(masks[:, None].to(boxes), rois, (size, size), 1.0)[:, 0]
+    return roi_align(masks[:, None].to(boxes), rois, (size, size), 1.0)[:, 0]
 
 
 def mask_loss(mask_logits: torch.Tensor, proposals: list, gt_masks: list, gt_labels: list,

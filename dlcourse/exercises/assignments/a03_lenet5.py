@@ -229,7 +229,8 @@ def train_lenet5(model_class, n_train: int = 8000, seed: int = 0) -> dict:
     return {k: v.detach().clone() for k, v in model.state_dict().items()}
 
 
-def check_training(model_class, *, threshold: float = 0.94, n_test: int = 2000, n_train: int = 8000) -> float:
+def check_training(model_class, *, threshold: float = 0.94, n_test: int = 2000, n_train: int = 8000,
+                   seed: int = 0) -> float:
     """Train with the course's recipe (next to the student's code) and test here, on MNIST's test images.
 
     What comes back is the trained state dict (data). The student's class must compute LeNet-5
@@ -240,7 +241,7 @@ def check_training(model_class, *, threshold: float = 0.94, n_test: int = 2000, 
     from dlcourse.data import mnist
 
     test = mnist("test", limit=n_test, seed=1)
-    state = in_student_process(train_lenet5)(model_class, n_train)
+    state = in_student_process(train_lenet5)(model_class, n_train, seed)
     reference = ReferenceLeNet5()
     try:
         reference.load_state_dict(state)
