@@ -67,7 +67,7 @@ def test_an_incomplete_folder_in_the_way_is_replaced(tmp_path, monkeypatch):
     monkeypatch.setenv("DLCOURSE_CACHE", str(tmp_path / "cache"))
     from dlcourse.data import folders
 
-    stale = tmp_path / "cache" / "image_folders" / folders._folder_name(("ship",), 2, 1)
+    stale = tmp_path / "cache" / "image_folders" / folders._folder_name(("ship",), 2, 1, True)
     (stale / "train" / "ship").mkdir(parents=True)
     (stale / "train" / "ship" / "0000.jpg").write_bytes(b"half")
     root = cifar10_folder(("ship",), train_per_class=2, test_per_class=1)

@@ -8,7 +8,9 @@ The contract (COURSE.md section 6):
 - a download is checked against a known checksum before it is kept;
 - a file whose checksum is wrong is reported and never used;
 - when nothing is found, ``DataNotFoundError`` says exactly how to get the file.
-``DLCOURSE_OFFLINE=1`` forbids downloads (the test suite sets it).
+``DLCOURSE_OFFLINE=1`` forbids downloads (the test suite sets it). ``DLCOURSE_TRAINING_ONLY=1``
+is set by the grader inside a submission's sandbox, where only the training splits are mounted
+(:mod:`dlcourse.grading.data_view`): a held-out split then fails with a message saying so.
 """
 from __future__ import annotations
 
@@ -22,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 __all__ = ["Resource", "DataNotFoundError", "cache_dir", "mirror_dirs", "fetch", "locate",
-           "file_digest", "atomic_write", "offline"]
+           "file_digest", "atomic_write", "offline", "training_only", "refuse_held_out", "derived_files"]
 
 
 class DataNotFoundError(FileNotFoundError):
@@ -52,6 +54,19 @@ def cache_dir() -> Path:
 def mirror_dirs() -> list[Path]:
     raw = os.environ.get("DLCOURSE_DATA_MIRRORS", "")
     return [Path(p).expanduser() for p in raw.split(os.pathsep) if p.strip()]
+
+
+def training_only() -> bool:
+    """True inside a grading sandbox: the held-out splits are not there (see the module docstring)."""
+    return os.environ.get("DLCOURSE_TRAINING_ONLY", "") == "1"
+
+
+def refuse_held_out(dataset: str, split: str, training: tuple[str, ...] = ("train",)) -> None:
+    """While grading, a held-out split is absent by design: say so instead of "file not found"."""
+    if training_only() and split not in training:
+        raise DataNotFoundError(f"{dataset}'s {split!r} split is held out while your notebook is graded: only "
+                                "the training split is readable here. The grader itself scores your work on "
+                                f"the {split!r} split; use the training split in your code.")
 
 
 def offline() -> bool:
@@ -176,6 +191,12 @@ def _how_to_get(resource: Resource, problems: list[str]) -> str:
     return "\n".join(lines)
 
 
+def derived_files(name: str) -> tuple[Path, Path]:
+    """The cache's ``<name>.npz`` and its ``.sha256`` stamp (what a grading sandbox mounts)."""
+    path = cache_dir() / "derived" / f"{name}.npz"
+    return path, path.with_suffix(".npz.sha256")
+
+
 def cached_arrays(name: str, build) -> dict:
     """Arrays derived from a verified source (e.g. 60,000 decoded JPEGs), kept in the cache.
 
@@ -184,8 +205,7 @@ def cached_arrays(name: str, build) -> dict:
     """
     import numpy as np
 
-    path = cache_dir() / "derived" / f"{name}.npz"
-    stamp = path.with_suffix(".npz.sha256")
+    path, stamp = derived_files(name)
     if path.is_file() and stamp.is_file():
         if file_digest(path) == stamp.read_text().strip():
             with np.load(path) as archive:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .sources import Resource, fetch
+from .sources import Resource, fetch, refuse_held_out
 
 __all__ = ["TextSplit", "load_mr", "load_sst2", "load_trec", "load_ag_news",
            "load_tinyshakespeare", "TEXT_FILES"]
@@ -91,12 +91,14 @@ def load_mr() -> TextSplit:
 def load_sst2(split: str = "train") -> TextSplit:
     """SST-2 binary sentiment (Socher et al. 2013): train 6,920 / dev 872 / test 1,821."""
     _check(split, ("train", "dev", "test"), "SST-2")
+    refuse_held_out("SST-2", split)
     return _label_first(fetch(TEXT_FILES[f"sst2/{split}"]), ("negative", "positive"))
 
 
 def load_trec(split: str = "train") -> TextSplit:
     """TREC question classification (Li & Roth 2002), 6 coarse classes: train 5,452 / test 500."""
     _check(split, ("train", "test"), "TREC")
+    refuse_held_out("TREC", split)
     return _label_first(fetch(TEXT_FILES[f"trec/{split}"]),
                         ("description", "entity", "abbreviation", "human", "location", "number"))
 
@@ -107,6 +109,7 @@ def load_ag_news(split: str = "test") -> TextSplit:
     Text is "title. description"; labels are 0-3 (World, Sports, Business, Sci/Tech).
     """
     _check(split, ("test",), "AG News (only its test split is available offline)")
+    refuse_held_out("AG News", split)
     texts, labels = [], []
     with open(fetch(TEXT_FILES["ag_news/test"]), newline="", encoding="utf-8") as f:
         for cls, title, description in csv.reader(f):

@@ -27,6 +27,7 @@ test helpers, read the hidden tests, or stop the batch. Here every submission in
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import re
 import signal
@@ -42,7 +43,7 @@ import nbformat
 from nbconvert.preprocessors import Preprocessor
 from traitlets import Bool, Integer
 
-from . import record, sandbox
+from . import data_view, record, sandbox
 from .course import COURSE_ROOT, notebook_path
 from .intake import MAX_NOTEBOOK_BYTES, InvalidSubmission, read_submission, rebuild
 from .judge import Limits, StudentProcess, Verdict, judge, run_cells, worker_init
@@ -93,20 +94,25 @@ def _environment(marker: str, scratch: Path) -> dict[str, str]:
     env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + "/usr/local/bin:/usr/bin:/bin"
     env.update(HOME=str(scratch / "home"), TMPDIR=str(scratch / "tmp"), IPYTHONDIR=str(scratch / "home" / ".ipython"),
                MPLCONFIGDIR=str(scratch / "home" / ".mpl"), MPLBACKEND="Agg", OMP_NUM_THREADS="1",
-               PYTHONHASHSEED="0", PYTHONDONTWRITEBYTECODE="1", DLCOURSE_GRADING_RUN=marker)
+               PYTHONHASHSEED="0", PYTHONDONTWRITEBYTECODE="1", DLCOURSE_GRADING_RUN=marker,
+               DLCOURSE_TRAINING_ONLY="1")  # held-out splits are refused (and, sandboxed, not mounted)
     return env
 
 
 def _readable(course: Path, aid: str) -> list[Path]:
-    """What a student has anyway: Python and its packages, dlcourse, the data, the release."""
+    """What a student has anyway: Python and its packages, dlcourse, the release, and of the data
+    only what the assignment trains on (``data_view``: no held-out split, no archive holding one)."""
     import dlcourse
 
     paths = [Path(sys.prefix), Path(sys.base_prefix), Path(dlcourse.__file__).parent, course / "release" / aid]
     paths += [Path(p) for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
-    paths += [Path(p) for p in os.environ.get("DLCOURSE_DATA_MIRRORS", "").split(os.pathsep) if p]
-    if os.environ.get("DLCOURSE_CACHE"):
-        paths.append(Path(os.environ["DLCOURSE_CACHE"]))
-    return paths
+    return paths + _training_files(aid, os.environ.get("DLCOURSE_CACHE", ""), os.environ.get("DLCOURSE_DATA_MIRRORS", ""))
+
+
+@functools.lru_cache(maxsize=None)
+def _training_files(aid: str, cache: str, mirrors: str) -> list[Path]:
+    """Built and found once per grading run (the cache and mirrors are part of the key)."""
+    return data_view.training_files(aid)
 
 
 def _kill_leftovers(marker: str) -> int:

@@ -21,6 +21,7 @@ from torch import nn
 
 from dlcourse.checks import CheckError, beside, check_close, is_student_error, outputs_and_grads, predict
 from dlcourse.data import CIFAR10_MEAN, CIFAR10_STD, CIFAR10_VEHICLES, cifar10_folder
+from dlcourse.data.sources import training_only
 from dlcourse.model_spec import ModelSpecError, export_spec, rebuild
 from dlcourse.profiling import count_params
 
@@ -28,6 +29,7 @@ __all__ = ["CHAPTER", "PARAM_BUDGET", "FLOP_BUDGET", "STEP_BUDGET_S", "EPOCHS", 
            "check_budgets", "export_model", "student_model", "train_custom_cnn", "check_accuracy", "BaselineCNN"]
 
 CHAPTER = "13_efficient_cnns"   # the chapter notebook this assignment practises
+TRAINS_ON = ("cifar10_folder",)  # all the grading sandbox may read (grading.data_view)
 
 PARAM_BUDGET = 150_000   # parameters
 FLOP_BUDGET = 20e6       # floating-point operations of one 32x32 image's forward pass (torch's FlopCounterMode)
@@ -37,12 +39,13 @@ STEP_BUDGET_S = 2.0      # one forward + backward of a batch of 64, best of 3: a
 EPOCHS, BATCH = 4, 64    # the course's recipe: 4 epochs x 2,000 images = 125 steps
 
 
-def reference_split(split: str):
-    """The split as the instructions define it: ImageFolder, ToTensor, Normalize(CIFAR-10's mean, std)."""
+def reference_split(split: str, held_out: bool = True):
+    """The split as the instructions define it: ImageFolder, ToTensor, Normalize(CIFAR-10's mean, std).
+    ``held_out=False``: the folder a grading sandbox holds, whose ``test/`` is cut from training images."""
     from torchvision import datasets, transforms
 
     tf = transforms.Compose([transforms.ToTensor(), transforms.Normalize(CIFAR10_MEAN, CIFAR10_STD)])
-    return datasets.ImageFolder(str(cifar10_folder() / split), transform=tf)
+    return datasets.ImageFolder(str(cifar10_folder(held_out=held_out) / split), transform=tf)
 
 
 def _as_tensors(dataset) -> tuple[torch.Tensor, torch.Tensor]:
@@ -68,11 +71,13 @@ class BaselineCNN(nn.Module):
 # ----------------------------------------------------------------------------- probing the student's code
 def probe_split(load_split, split: str, indices: list) -> dict:
     """The student's ``load_split(root, split)`` on this machine's folder: size, classes, some items.
-    Runs here; while grading the data set lives in the student's process and is read through the proxy."""
+    Runs here; while grading the data set lives in the student's process and is read through the proxy,
+    and the folder there is the training-only one (no held-out image is readable in the sandbox)."""
     # The folder as a Path made where load_split runs (students write root / split or os.path.join).
     ds = load_split(beside(load_split, cifar10_folder)(), split)
     items = [ds[i] for i in indices]
     return {"len": len(ds), "classes": list(getattr(ds, "classes", None) or []),
+            "held_out": not beside(load_split, training_only)(),
             "x": [x if isinstance(x, torch.Tensor) else torch.as_tensor(np.array(x)) for x, _ in items],
             "y": [int(y) for _, y in items]}
 
@@ -158,8 +163,7 @@ def train_custom_cnn(model: nn.Module, seed: int = 0) -> dict:
 def check_load_split(load_split, split: str = "train", indices=(0, 1, 499, 500, 1999)) -> None:
     """``load_split(root, split)`` must read ``root/split`` with ImageFolder, ToTensor and Normalize."""
     __tracebackhide__ = True
-    expected = reference_split(split)
-    indices = [i % len(expected) for i in indices]
+    indices = [i % len(reference_split(split)) for i in indices]
     try:
         got = probe_split(load_split, split, indices)
     except Exception as e:  # noqa: BLE001 - the student's function raised
@@ -169,6 +173,7 @@ def check_load_split(load_split, split: str = "train", indices=(0, 1, 499, 500, 
         if "NotImplementedError" in (getattr(e, "kind", "") + message):
             raise CheckError("load_split still raises NotImplementedError: write it.") from None
         raise CheckError(f"load_split(root, {split!r}) raised {getattr(e, 'kind', type(e).__name__)}: {message}") from None
+    expected = reference_split(split, held_out=got["held_out"] is not False)  # both folders are the grader's
     if got["len"] != len(expected):
         raise CheckError(f"load_split(root, {split!r}) holds {got['len']} images, expected {len(expected)}: read the "
                          f"folder root / split (here root / {split!r}), one sub-folder per class.")

@@ -156,15 +156,15 @@ def check_make_windows(make_windows, series: torch.Tensor, window: int) -> None:
 
 
 # ----------------------------------------------------------------------------- the forecaster
-TEST_YEARS = 60   # the last 60 years (1949-2008) are the test set; mean and std from the years before
+TEST_FROM = 1949  # the years 1949-2008 (60) are the test set; mean and std from the years before
 
 
 def sunspot_split(window: int) -> dict:
     """Normalised yearly sunspots as windows: {"X_train", "y_train", "X_test", "y_test", "std"} (tensors)."""
     from dlcourse.data import load_sunspots
 
-    _, values = load_sunspots()
-    n_train = len(values) - TEST_YEARS
+    years, values = load_sunspots()
+    n_train = int((years < TEST_FROM).sum())
     mean, std = float(values[:n_train].mean()), float(values[:n_train].std())
     z = torch.tensor((values - mean) / std, dtype=torch.float32)
     X, y = _windows(z, window)
