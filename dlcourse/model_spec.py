@@ -21,7 +21,7 @@ import operator
 import torch
 from torch import nn
 
-__all__ = ["ModelSpecError", "export_spec", "rebuild", "ALLOWED_OPS"]
+__all__ = ["ModelSpecError", "export_spec", "rebuild", "initialised", "ALLOWED_OPS", "MAX_KEPT"]
 
 VERSION = 1
 MAX_NODES = 5000
@@ -232,3 +232,78 @@ def _check_sizes(spec: dict, keys: dict, example_shape, max_elements: int) -> No
         except Exception as e:  # noqa: BLE001
             raise ModelSpecError(f"the model's {'train' if mode else 'eval'} graph fails on a batch of shape "
                                  f"{tuple(example_shape)}: {type(e).__name__}: {str(e)[:300]}") from None
+
+
+# ----------------------------------------------------------------------------- the grader's initialisation
+# Where PyTorch's layers take their tensors: (call, argument position) -> how the layer starts it.
+# "weight": U(-1/sqrt(fan_in), 1/sqrt(fan_in)), nn.Conv*'s and nn.Linear's kaiming_uniform(a=sqrt(5));
+# "bias": the same bound, with the fan-in of the weight in that call; norms start at 1 and 0.
+_ROLES = {**{f"aten.{op}": {1: "weight", 2: "bias"} for op in (
+              "conv1d.default", "conv2d.default", "conv2d.padding", "conv_transpose2d.input", "linear.default")},
+          **{f"aten.{op}": {1: "ones", 2: "zeros", 3: "zeros", 4: "ones"} for op in (
+              "batch_norm.default", "instance_norm.default")},
+          **{f"aten.{op}": {2: "ones", 3: "zeros"} for op in ("layer_norm.default", "group_norm.default")},
+          "aten.prelu.default": {1: "prelu"}}
+_KWARG_POSITIONS = {"weight": 1, "bias": 2, "running_mean": 3, "running_var": 4}
+MAX_KEPT = 64   # numbers a design may carry that the grader does not initialise (a learned scale, a step count)
+
+
+def _fan_in(weight: torch.Tensor) -> int:
+    return int(weight.shape[1] * (weight[0][0].numel() if weight.dim() > 2 else 1)) if weight.dim() >= 2 else 1
+
+
+def _roles(spec: dict) -> tuple[dict, dict]:
+    """{tensor name: (role, fan-in)} for tensors a layer takes, and {name: first call} for the others."""
+    roles, other = {}, {}
+    for mode in ("train", "eval"):
+        graph = spec["graphs"][mode]
+        names = [None if kind == "user_input" else (f"constant:{t}" if kind == "constant_tensor" else t)
+                 for kind, t in graph["inputs"]]
+        for op, args, kwargs in graph["nodes"]:
+            at = dict(enumerate(args)) | {_KWARG_POSITIONS[k]: v for k, v in kwargs.items() if k in _KWARG_POSITIONS}
+            refs = {i: names[a["node"]] for i, a in at.items()
+                    if isinstance(a, dict) and isinstance(a.get("node"), int) and a["node"] < len(names)}
+            weight = spec["tensors"].get(refs.get(1))
+            for i, name in refs.items():
+                role = _ROLES.get(op, {}).get(i)
+                if name is None:
+                    continue
+                if role and name not in roles:
+                    roles[name] = (role, _fan_in(weight) if weight is not None else 1)
+                elif not role:
+                    other.setdefault(name, op)
+    return roles, {k: v for k, v in other.items() if k not in roles}
+
+
+def initialised(spec: dict, seed: int = 0) -> dict:
+    """``spec`` with every tensor a layer takes started the way PyTorch starts that layer, drawn
+    from ``seed`` here; BatchNorm's statistics reset. What a student's process sends as "initial
+    weights" could be anything (weights trained on the test images, a table of their answers), so
+    the grader trains a design from its own start. Tensors no layer takes are kept as sent, at
+    most MAX_KEPT numbers in all (an integer counter is reset to 0)."""
+    roles, other = _roles(spec)
+    tensors, kept = dict(spec["tensors"]), {}
+    for name, op in other.items():
+        t = tensors[name]
+        if not t.is_floating_point() and t.numel() <= 1:
+            tensors[name] = torch.zeros_like(t)
+        else:
+            kept[name] = (t.numel(), op)
+    if sum(n for n, _ in kept.values()) > MAX_KEPT:
+        named = ", ".join(f"{name.removeprefix('constant:')} ({n:,} numbers, used by {op})"
+                          for name, (n, op) in sorted(kept.items(), key=lambda kv: -kv[1][0])[:4])
+        raise ModelSpecError(f"the design carries tensors that no convolution, linear or norm layer takes: {named}. "
+                             f"The grader trains a design from PyTorch's own initialisation of each layer and keeps "
+                             f"at most {MAX_KEPT} other numbers; build the model from nn layers.")
+    g = torch.Generator().manual_seed(seed)
+    for name in tensors:   # in the spec's order, so the draw is the same everywhere
+        if name not in roles:
+            continue
+        role, fan_in = roles[name]
+        t = tensors[name]
+        if role in ("weight", "bias"):
+            bound = 1 / fan_in ** 0.5 if fan_in > 0 else 0.0
+            tensors[name] = (torch.rand(t.shape, generator=g, dtype=torch.float64) * 2 - 1).mul_(bound).to(t.dtype)
+        else:
+            tensors[name] = torch.full_like(t, {"ones": 1.0, "zeros": 0.0, "prelu": 0.25}[role])
+    return {**spec, "tensors": tensors}

@@ -10,7 +10,7 @@ from torch import nn
 
 from dlcourse.checks import check_close
 from dlcourse.exercises.assignments import a05_custom_cnn as a05
-from dlcourse.model_spec import ModelSpecError, export_spec, rebuild
+from dlcourse.model_spec import MAX_KEPT, ModelSpecError, export_spec, initialised, rebuild
 from dlcourse.profiling import count_params
 
 
@@ -142,3 +142,70 @@ def test_a_model_that_branches_on_values_is_told_why_it_cannot_be_traced():
 
     with pytest.raises(ModelSpecError, match="not on the values of a tensor"):
         export_spec(Branches(4), torch.randn(8, 3, 32, 32))
+
+
+# ----------------------------------------------------------------------------- the grader's initialisation
+class TableInAParameter(a05.BaselineCNN):
+    """The attack the grader's initialisation closes: a lookup table of 800 "test images" (random
+    keys here) carried as a parameter that no layer takes, read by nearest match."""
+    def __init__(self, num_classes=4):
+        super().__init__(num_classes)
+        self.keys = nn.Parameter(torch.randn(800, 3 * 32 * 32))
+        self.answers = nn.Parameter(torch.randn(800, num_classes))
+
+    def forward(self, x):
+        match = torch.softmax(1e3 * (x.flatten(1) @ self.keys.t()), dim=-1)
+        return super().forward(x) + match @ self.answers
+
+
+class TableInALayer(a05.BaselineCNN):
+    """The same table in the weights of a Linear layer: the grader draws those afresh."""
+    def __init__(self, num_classes=4):
+        super().__init__(num_classes)
+        self.keys = nn.Linear(3 * 32 * 32, 800, bias=False)
+
+    def forward(self, x):
+        match = torch.softmax(1e3 * self.keys(x.flatten(1)), dim=-1)
+        return super().forward(x) + match[:, :4]
+
+
+def test_the_grader_starts_each_layer_as_pytorch_does():
+    model = SeparableSE(4)
+    for p in model.parameters():       # weights a student's process could have sent: trained, or a table
+        nn.init.constant_(p, 3.0)
+    spec = export_spec(model, torch.randn(8, 3, 32, 32))
+    fresh = initialised(spec, seed=0)["tensors"]
+    for name, layer in [("stem.0", model.stem[0]), ("dw", model.dw), ("pw", model.pw), ("se.1", model.se[1]),
+                        ("head", model.head)]:
+        w = fresh[f"{name}.weight"]
+        bound = 1 / nn.init._calculate_fan_in_and_fan_out(layer.weight)[0] ** 0.5
+        assert w.abs().max() <= bound and abs(float(w.std()) - bound / 3 ** 0.5) < 0.15 * bound, name
+        if layer.bias is not None:
+            assert fresh[f"{name}.bias"].abs().max() <= bound and fresh[f"{name}.bias"].std() > 0, name
+    assert torch.equal(fresh["stem.1.weight"], torch.ones(16)) and torch.equal(fresh["stem.1.bias"], torch.zeros(16))
+    assert torch.equal(fresh["stem.1.running_var"], torch.ones(16)) and int(fresh["stem.1.num_batches_tracked"]) == 0
+    again, other = initialised(spec, seed=0)["tensors"], initialised(spec, seed=1)["tensors"]
+    assert all(torch.equal(fresh[k], again[k]) for k in fresh), "the same seed draws the same weights"
+    assert not torch.equal(fresh["pw.weight"], other["pw.weight"])
+
+
+def test_a_table_the_grader_would_not_initialise_is_refused_and_one_in_a_layer_is_redrawn():
+    with pytest.raises(ModelSpecError, match=r"no convolution, linear or norm layer takes: keys \(2,457,600 numbers"):
+        initialised(export_spec(TableInAParameter(4), torch.randn(8, 3, 32, 32)))
+    model = TableInALayer(4)
+    spec = initialised(export_spec(model, torch.randn(8, 3, 32, 32)))
+    assert not torch.allclose(spec["tensors"]["keys.weight"], model.keys.weight)
+    assert spec["tensors"]["keys.weight"].abs().max() <= 1 / 3072 ** 0.5
+
+
+def test_a_few_numbers_no_layer_takes_are_kept_as_sent():
+    class LayerScale(a05.BaselineCNN):
+        def __init__(self, num_classes=4):
+            super().__init__(num_classes)
+            self.scale = nn.Parameter(torch.full((num_classes,), 0.5))
+
+        def forward(self, x):
+            return super().forward(x) * self.scale
+
+    spec = initialised(export_spec(LayerScale(4), torch.randn(8, 3, 32, 32)))
+    assert torch.equal(spec["tensors"]["scale"], torch.full((4,), 0.5)) and MAX_KEPT >= 4

@@ -109,12 +109,15 @@ print("load_split: tests passed")
 # training below are of the rebuilt model. So `forward` may branch on shapes and on
 # `self.training`, not on the values of a tensor, and must work for any batch size.
 #
-# **The training** (hidden tests): the grader trains that fresh `CustomCNN(4)` with the
-# course's recipe, `dlcourse.exercises.assignments.a05_custom_cnn.train_custom_cnn`: 4 epochs over the 2,000
+# **The training** (hidden tests): the grader starts every layer of the rebuilt `CustomCNN(4)`
+# the way PyTorch starts it (convolutions and linear layers uniform in ±1/sqrt(fan-in), norms at
+# 1 and 0; a custom initialisation of yours is not used, and at most 64 numbers that no layer
+# takes are kept), then trains it with the course's recipe,
+# `dlcourse.exercises.assignments.a05_custom_cnn.train_custom_cnn`: 4 epochs over the 2,000
 # training images, batch 64, AdamW (weight decay 0.05) with a one-cycle schedule peaking at
-# 3e-3, via `dlcourse.fit` (fp32 on one CPU thread, the same on every machine). Within the budgets that takes about 15-35 s
-# on a 2-core CPU, inside the grader's 120 s per cell. The trained network is tested on the 800
-# test images: at least **55%** earns 2 points, **63%** 2 more, **70%** 2 more. Three
+# 3e-3, via `dlcourse.fit` (fp32 on one CPU thread, no mixed precision). Within the budgets that
+# takes about 15-35 s on a 2-core CPU, inside the grader's 120 s per cell. The trained network is
+# tested on the 800 test images: at least **55%** earns 2 points, **63%** 2 more, **70%** 2 more. Three
 # conv-BatchNorm-ReLU-pool stages with global average pooling reach about 65%; more depth at
 # low resolution does better. To see your number, run `check_accuracy(CustomCNN)` in a scratch
 # cell (about 30 s), and delete it before you submit.
