@@ -127,4 +127,6 @@ def test_graded_run_is_one_thread_and_deterministic_then_restores():
     threads, det = torch.get_num_threads(), torch.are_deterministic_algorithms_enabled()
     with graded_run():
         assert torch.get_num_threads() == 1 and torch.are_deterministic_algorithms_enabled()
+        assert torch.get_default_dtype() == torch.float64 and torch.nn.Linear(2, 2).weight.dtype == torch.float64
     assert torch.get_num_threads() == threads and torch.are_deterministic_algorithms_enabled() == det
+    assert torch.get_default_dtype() == torch.float32

@@ -109,10 +109,11 @@ print("conv_output_size: tests passed")
 #
 # **The training test** (hidden, 2 points): the grader trains a fresh `LeNet5()` with the
 # course's fixed recipe, `dlcourse.exercises.assignments.a03_lenet5.train_lenet5` (one epoch over 8,000
-# MNIST training images, Adam with learning rate 2e-3, batch 32, seed 0; about 6-10 s on a
-# 2-core CPU, well inside the grader's 120 s per cell), and needs at least 94% accuracy on
-# 2,000 MNIST test images. A correct LeNet-5 gets 94.9% to 96.1% (seeds 0 to 4; the grader
-# uses seed 0, 95.4%). You can run it yourself in a
+# MNIST training images, Adam with learning rate 2e-3, batch 32, seed 0, in float64 so that it
+# scores the same on every machine; about 5-10 s on a 2-core CPU, well inside the grader's 120 s
+# per cell), and needs at least 92% accuracy on 2,000 MNIST test images. A correct LeNet-5 gets
+# 93.4% to 97.1% (seeds 0 to 9; your layers' order decides which numbers your weights start
+# from, as a seed does; seed 0 gives 94.65%). You can run it yourself in a
 # scratch cell: `check_training(LeNet5)` (delete the cell before you submit).
 
 # %% nbgrader={"grade": false, "grade_id": "task2_lenet5", "locked": false, "schema_version": 3, "solution": true, "task": false}
@@ -152,8 +153,8 @@ print("LeNet5: tests passed")
 
 # %% nbgrader={"grade": true, "grade_id": "task2_lenet5_training_test", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 # Task 2 training test (hidden): one epoch of the course's recipe on 8,000 MNIST images,
-# at least 94% on 2,000 test images
+# at least 92% on 2,000 test images
 ### BEGIN HIDDEN TESTS
-check_training(LeNet5, threshold=0.94)
+check_training(LeNet5, threshold=0.92)
 ### END HIDDEN TESTS
 print("LeNet5 training: checked when you are graded (hidden test)")

@@ -215,22 +215,25 @@ def train_lenet5(model_class, n_train: int = 8000, seed: int = 0) -> dict:
 
     Runs where the student's class lives (``in_student_process``) and returns the trained state
     dict, data that the check loads into :class:`ReferenceLeNet5` and tests in the grader.
-    About 6 s on one CPU core (fp32: bf16 autocast is slower for a model this small on CPU).
+    About 4 s on one CPU core, in float64 (``graded_run``: the same score on every CPU).
     """
     import dlcourse
     from dlcourse.data import mnist
+    from dlcourse.device import graded, graded_run
 
-    torch.manual_seed(seed)
-    model = model_class()
-    loader = torch.utils.data.DataLoader(mnist("train", limit=n_train, seed=seed), batch_size=32, shuffle=True,
-                                         generator=torch.Generator().manual_seed(seed))
-    # On the CPU wherever it runs: the grader sends CPU tensors, and a re-grade gives the same score.
-    dlcourse.fit(model, loader, torch.optim.Adam(model.parameters(), lr=2e-3), epochs=1, amp=False,
-                 device="cpu", progress=False, live_plot=False)
+    # float64 on one CPU thread (graded_run): the same score on every machine; the grader sends CPU tensors.
+    with graded_run():
+        torch.manual_seed(seed)
+        model = model_class()
+        images, labels = mnist("train", limit=n_train, seed=seed).tensors
+        loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(graded(images), labels), batch_size=32,
+                                             shuffle=True, generator=torch.Generator().manual_seed(seed))
+        dlcourse.fit(model, loader, torch.optim.Adam(model.parameters(), lr=2e-3), epochs=1, amp=False,
+                     device="cpu", progress=False, live_plot=False)
     return {k: v.detach().clone() for k, v in model.state_dict().items()}
 
 
-def check_training(model_class, *, threshold: float = 0.94, n_test: int = 2000, n_train: int = 8000,
+def check_training(model_class, *, threshold: float = 0.92, n_test: int = 2000, n_train: int = 8000,
                    seed: int = 0) -> float:
     """Train with the course's recipe (next to the student's code) and test here, on MNIST's test images.
 
@@ -255,10 +258,13 @@ def check_training(model_class, *, threshold: float = 0.94, n_test: int = 2000, 
     if "logits" not in got or not matches(got["logits"], logits[:8], in_float64(reference, test.tensors[0][:8])):
         raise CheckError("with its trained weights your LeNet5 does not compute what LeNet-5 computes with them: "
                          "make the parity tests above pass first.")
-    acc = float((torch.as_tensor(logits).argmax(1) == test.tensors[1]).float().mean())
+    scorer = ReferenceLeNet5().double()  # scored in float64, as it was trained: the same count on every machine
+    scorer.load_state_dict(state)
+    with torch.no_grad():
+        acc = float((scorer.eval()(test.tensors[0].double()).argmax(1) == test.tensors[1]).float().mean())
     if acc < threshold:
         raise CheckError(f"after one epoch on {n_train:,} images the test accuracy is {acc:.1%}, below "
-                         f"{threshold:.0%}: LeNet-5 reaches 94.9-96.1% with this recipe (seeds 0-4).")
+                         f"{threshold:.0%}: LeNet-5 reaches 93.4-97.1% with this recipe (seeds 0-9).")
     print(f"OK test accuracy after one epoch on {n_train:,} MNIST images: {acc:.1%} (at least {threshold:.0%})")
     return acc
 

@@ -186,15 +186,17 @@ def train_forecaster(forecaster_class, seed: int = 0, window: int = 12, epochs: 
     tests in the grader."""
     from torch.utils.data import DataLoader, TensorDataset
 
+    from dlcourse.device import graded, graded_run
     from dlcourse.train import fit
 
     d = sunspot_split(window)
-    torch.manual_seed(seed)
-    model = forecaster_class(**(init or {}))
-    loader = DataLoader(TensorDataset(d["X_train"], d["y_train"]), batch_size=32, shuffle=True,
-                        generator=torch.Generator().manual_seed(seed))
-    history = fit(model, loader, torch.optim.Adam(model.parameters(), lr=lr), epochs=epochs, loss_fn=_mse,
-                  metrics=(), device="cpu", amp=False, progress=False, live_plot=False)
+    with graded_run():  # float64 on one thread: the same score on every machine
+        torch.manual_seed(seed)
+        model = forecaster_class(**(init or {}))
+        loader = DataLoader(TensorDataset(graded(d["X_train"]), graded(d["y_train"])), batch_size=32, shuffle=True,
+                            generator=torch.Generator().manual_seed(seed))
+        history = fit(model, loader, torch.optim.Adam(model.parameters(), lr=lr), epochs=epochs, loss_fn=_mse,
+                      metrics=(), device="cpu", amp=False, progress=False, live_plot=False)
     return {"state": {k: v.detach().clone() for k, v in model.state_dict().items()},
             "train_loss": float(history["train_loss"][-1])}
 
@@ -204,7 +206,7 @@ def forecast_rmse(forecaster_class, state: dict, window: int = 12, init: dict | 
     d = sunspot_split(window)
     model = forecaster_class(**(init or {}))
     model.load_state_dict(state)
-    pred = predict(model, d["X_test"])
+    pred = predict(model.double(), d["X_test"].double())  # in float64, as it was trained
     rmse = float(((pred.reshape(-1) - d["y_test"]) ** 2).mean().sqrt()) * d["std"]
     return rmse if math.isfinite(rmse) else float("inf")
 

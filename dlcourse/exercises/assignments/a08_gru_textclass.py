@@ -31,7 +31,7 @@ SHAPE_HINTS = {"cannot be multiplied": "A weight is (3 * hidden_size, in_feature
                "size of tensor a": "Check the shapes: split each (N, 3 * hidden_size) product into r, z, n with "
                                    ".chunk(3, dim=1); lengths (N,) broadcasts as lengths[:, None]."}
 GATES = ("r", "z", "n")
-TREC_THRESHOLD = 0.75   # test accuracy after 2 epochs; the suggested design reaches about 0.84
+TREC_THRESHOLD = 0.75   # test accuracy after 2 epochs; the suggested design reaches 0.83-0.86 (seeds 0-4)
 
 
 def gru_inputs(n: int = 3, d: int = 4, h: int = 5, seed: int = 0) -> list[torch.Tensor]:

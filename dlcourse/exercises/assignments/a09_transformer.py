@@ -284,14 +284,16 @@ def train_reverser(model_class, seed: int = 0, length: int = 8, vocab: int = 10,
     data, which :func:`check_reverser` tests in the grader on sequences it draws itself."""
     from torch.utils.data import DataLoader, TensorDataset
 
+    from dlcourse.device import graded_run
     from dlcourse.train import fit
 
-    torch.manual_seed(seed)
-    model = model_class(vocab, length)
-    x, y = reversal_data(64 * steps, length, vocab, seed)
-    loader = DataLoader(TensorDataset(x, y), batch_size=64, shuffle=False)
-    history = fit(model, loader, torch.optim.Adam(model.parameters(), lr=lr), epochs=1, loss_fn=_token_loss,
-                  metrics=(), device="cpu", amp=False, progress=False, live_plot=False)
+    with graded_run():  # float64 on one thread: the same score on every machine
+        torch.manual_seed(seed)
+        model = model_class(vocab, length)
+        x, y = reversal_data(64 * steps, length, vocab, seed)
+        loader = DataLoader(TensorDataset(x, y), batch_size=64, shuffle=False)
+        history = fit(model, loader, torch.optim.Adam(model.parameters(), lr=lr), epochs=1, loss_fn=_token_loss,
+                      metrics=(), device="cpu", amp=False, progress=False, live_plot=False)
     return {"state": {k: v.detach().clone() for k, v in model.state_dict().items()},
             "loss": float(history["train_loss"][-1])}
 
@@ -302,7 +304,7 @@ def reverser_accuracy(model_class, state: dict, seed: int = 0, length: int = 8, 
     model = model_class(vocab, length)
     model.load_state_dict(state)
     x_test, y_test = reversal_data(1000, length, vocab, seed + 1000)
-    return float((predict(model, x_test).argmax(-1) == y_test).float().mean())
+    return float((predict(model.double(), x_test).argmax(-1) == y_test).float().mean())
 
 
 def reverser_probe(model_class, vocab: int = 10, length: int = 8) -> dict:

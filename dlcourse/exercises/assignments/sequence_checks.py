@@ -44,6 +44,11 @@ def module_outputs_and_grads(cls, init: dict, state: dict | None, inputs: list, 
     return outputs_and_grads(model, inputs, kwargs, seed)
 
 
+FLOAT64_HINT = ("Graded training runs in float64 (so that it scores the same on every machine): make new tensors "
+                "in the input's dtype (x.new_zeros(...), torch.zeros(..., dtype=x.dtype), mask.to(x.dtype)), not "
+                "with .float().")
+
+
 def raised_message(label: str, e: BaseException, hints: dict | None = None) -> str:
     """What a student's exception means, with the hint of the first ``hints`` key found in its text."""
     message = (getattr(e, "message", None) or str(e)).strip()
@@ -51,6 +56,8 @@ def raised_message(label: str, e: BaseException, hints: dict | None = None) -> s
     if kind == "NotImplementedError":
         return f"{label}: your code still raises NotImplementedError; write it in its answer cell."
     fix = next((fix for words, fix in (hints or {}).items() if words in message), "")
+    if not fix and "Double" in message and "Float" in message:
+        fix = FLOAT64_HINT
     return f"{label}: your code raised {kind}: {message.rstrip('.')}." + (f" {fix}" if fix else "")
 
 
@@ -170,14 +177,16 @@ def train_text_classifier(model_class, dataset: str = "sst2", seed: int = 0, epo
     Returns {"state": the trained state dict, "train_loss", "vocab_size"}: data, which
     :func:`text_accuracy` scores in the grader on the held-out split."""
     from dlcourse.data import text_loader
+    from dlcourse.device import graded_run
     from dlcourse.train import fit
 
     train, _, _, vocab = _text_data(dataset)
-    torch.manual_seed(seed)
-    model = model_class(len(vocab), len(train.classes))
-    history = fit(_Unpack(model), text_loader(train, vocab, 64, seed=seed, max_length=max_length),
-                  torch.optim.Adam(model.parameters(), lr=lr), epochs=epochs, device="cpu", amp=False,
-                  progress=False, live_plot=False)
+    with graded_run():  # float64 on one thread: the same score on every machine
+        torch.manual_seed(seed)
+        model = model_class(len(vocab), len(train.classes))
+        history = fit(_Unpack(model), text_loader(train, vocab, 64, seed=seed, max_length=max_length),
+                      torch.optim.Adam(model.parameters(), lr=lr), epochs=epochs, device="cpu", amp=False,
+                      progress=False, live_plot=False)
     return {"state": {k: v.detach().clone() for k, v in model.state_dict().items()},
             "train_loss": float(history["train_loss"][-1]), "vocab_size": len(vocab)}
 
@@ -190,7 +199,7 @@ def text_accuracy(model_class, state: dict, dataset: str = "sst2") -> float:
     train, held_out, load, vocab = _text_data(dataset)
     model = model_class(len(vocab), len(train.classes))
     model.load_state_dict(state)
-    model.eval()
+    model.double().eval()  # in float64, as it was trained
     right = total = 0
     with torch.no_grad():
         for (ids, lengths), y in text_loader(load(held_out), vocab, 256, shuffle=False):
