@@ -36,15 +36,14 @@ def _mnist() -> list[Path]:
 
 def _cifar10() -> list[Path]:
     from dlcourse.data.sources import derived_files
-    from dlcourse.data.vision import CIFAR10_SOURCES, _cifar10_key, load_cifar10
+    from dlcourse.data.vision import cifar10_arrays_name, load_cifar10
 
     load_cifar10("train")  # decoded once, into the grader's cache
-    for resource in CIFAR10_SOURCES:  # the order load_cifar10 looks in
-        files = derived_files(_cifar10_key(resource, "train"))
-        if all(p.is_file() for p in files):
-            return list(files)
-    raise RuntimeError("CIFAR-10's training arrays could not be saved in the cache, so the sandbox would have "
-                       "no training data: set DLCOURSE_CACHE to a folder the grader can write.")
+    files = derived_files(cifar10_arrays_name("train")[0])
+    if not all(p.is_file() for p in files):
+        raise RuntimeError("CIFAR-10's training arrays could not be saved in the cache, so the sandbox would have "
+                           "no training data: set DLCOURSE_CACHE to a folder the grader can write.")
+    return list(files)
 
 
 def _cifar10_folder() -> list[Path]:

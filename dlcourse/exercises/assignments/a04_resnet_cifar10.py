@@ -141,8 +141,8 @@ def run_evaluate(evaluate, state: dict, images: torch.Tensor, labels: torch.Tens
 def train_graded(train, model, train_set) -> None:
     """``train(model, train_set)`` inside ``graded_run`` (one thread, deterministic kernels, no automatic
     bf16), where ``train`` lives. In float32: float64 would make every machine agree (as in a03 and
-    a05-a09) but it ran this ResNet's epoch 7.5x slower (46 s against 6 s on one core), so a04's
-    accuracy can still move by a few images between CPU kinds; its tiers sit 3.9 points clear."""
+    a06-a09) but it ran this ResNet's epoch 7.5x slower (46 s against 6 s on one core), so a04's
+    accuracy can still move by a few images between CPU kinds; its tiers sit 4.7 points clear."""
     from dlcourse.device import graded_run
 
     with graded_run(torch.float32):
