@@ -22,7 +22,8 @@ from torch import nn
 from dlcourse.checks import CheckError, beside, check_close, is_student_error, outputs_and_grads, predict
 from dlcourse.data import CIFAR10_MEAN, CIFAR10_STD, CIFAR10_VEHICLES, cifar10_folder
 from dlcourse.data.sources import training_only
-from dlcourse.model_spec import ModelSpecError, export_spec, initialised, rebuild
+from dlcourse.exercises.assignments.designs import export_design, images
+from dlcourse.model_spec import ModelSpecError, initialised, rebuild
 from dlcourse.profiling import count_params
 
 __all__ = ["CHAPTER", "PARAM_BUDGET", "FLOP_BUDGET", "STEP_BUDGET_S", "EPOCHS", "reference_split", "check_load_split",
@@ -100,12 +101,9 @@ def flops_per_image(model) -> float:
 
 
 def export_model(model_class, num_classes: int = 4, seed: int = 0) -> dict:
-    """``model_class(num_classes)``, seeded, as data (``dlcourse.model_spec.export_spec``). Runs where
-    the class lives: while grading, in the student's process, and only the spec comes back."""
-    from dlcourse.device import seed_everything
-
-    seed_everything(seed)
-    return export_spec(model_class(num_classes), torch.randn(8, 3, 32, 32))
+    """``model_class(num_classes)``, seeded, as data (``designs.export_design``). Runs where the class
+    lives: while grading, in the student's process, and only the spec comes back."""
+    return export_design(model_class, (num_classes,), {}, images(), "float32", seed)
 
 
 def student_model(model_class, num_classes: int = 4, seed: int = 0) -> nn.Module:
