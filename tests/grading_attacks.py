@@ -9,7 +9,11 @@ added to its last answer cell that, on the old design, earned points the stubs d
 * globals named like the builtins and helpers the test cells call (``dict``, ``zip``,
   ``check_close``), which the old test namespace took from the student;
 * (a01) a softmax that zeroes its input in place, from which the old test computed its
-  expected value.
+  expected value;
+* (a06-a08) a model whose forward answers every held-out input from a public copy of the test
+  split (the sunspot series ships with statsmodels; SST-2 dev and TREC test are embedded in the
+  cell as a table of their token ids): the old design ran the student's forward on the held-out
+  inputs and earned the accuracy tier with it.
 
 ``tests/test_grading.py`` grades each next to the honest submissions: it must score exactly
 what the stubs score, 0.
@@ -28,6 +32,34 @@ GRADER_DETECTED = '''
 import os as _os, sys as _sys
 _GRADING = bool(_os.environ.get("DLCOURSE_GRADING_RUN")) or "dlcourse.grading.runner" in _sys.modules
 '''
+
+TABLE_LOOKUP = '''
+import torch as _torch
+_TABLE = {table!r}
+
+class {name}(_torch.nn.Module):
+    """Answers each held-out sentence from the table of its token ids; trains only a bias."""
+    def __init__(self, vocab_size, num_classes={classes}, embed_dim=32, hidden_size=32):
+        super().__init__()
+        self.bias = _torch.nn.Parameter(_torch.zeros(num_classes))
+    def forward(self, ids, lengths):
+        rows = [_TABLE.get(tuple(r[:int(n)].tolist()), 0) for r, n in zip(ids, lengths)]
+        return 10.0 * _torch.nn.functional.one_hot(_torch.tensor(rows), len(self.bias)).to(self.bias.dtype) + self.bias
+'''
+
+
+def _lookup(name: str, dataset: str) -> str:
+    """The class ``name`` answering the held-out split of ``dataset`` from a table of it: the
+    grader's own token ids of each held-out sentence, mapped to its label."""
+    from dlcourse.data import text_loader
+    from dlcourse.exercises.assignments.text_checks import _text_data
+
+    train, held_out, load, vocab = _text_data(dataset)
+    table = {}
+    for (ids, lengths), y in text_loader(load(held_out), vocab, 256, shuffle=False):
+        table.update({tuple(r[:int(n)].tolist()): int(label) for r, n, label in zip(ids, lengths, y)})
+    return TABLE_LOOKUP.format(table=table, name=name, classes=len(train.classes))
+
 
 ATTACKS = {
     "a01_activations_backprop": SHADOWS + '''
@@ -78,21 +110,37 @@ if _GRADING:
     _a.train_custom_cnn = lambda cls, *args: _train(_a.BaselineCNN, *args)
 ''',
     "a06_rnn_timeseries": GRADER_DETECTED + SHADOWS + '''
+import numpy as _np, torch as _torch
 import dlcourse.exercises.assignments.a06_rnn_timeseries as _a, dlcourse.train as _t
+
+class Forecaster(_torch.nn.Module):
+    """Finds each window in the public series (statsmodels) and answers with the year after it."""
+    def __init__(self, hidden_size=32):
+        super().__init__()
+        self.head = _torch.nn.Linear(1, 1)
+        d = _a.sunspot_split(12)
+        self.series = _np.concatenate([d["X_train"][0, :, 0].numpy(), d["y_train"].numpy(), d["y_test"].numpy()])
+    def forward(self, x):
+        found = []
+        for row in x[:, :, 0].detach().numpy():
+            at = [i for i in range(len(self.series) - 12) if _np.allclose(self.series[i:i + 12], row, atol=1e-4)]
+            found.append(self.series[at[0] + 12] if at else 0.0)
+        return _torch.tensor(found, dtype=x.dtype) + 0 * self.head(x[:, -1]).squeeze(-1)
+
 if _GRADING:
     _a.forecaster_probe = lambda *args, **kwargs: {"shape": [4], "no_grad": [], "n_params": 100}
     _a.train_forecaster = lambda *args, **kwargs: {"rmse": 0.0, "persistence": 1e9, "train_loss": 0.0, "state": {}}
     _t.fit = lambda *args, **kwargs: {"train_loss": [0.0], "val_accuracy": [0.99]}
 ''',
-    "a07_lstm_sentiment": GRADER_DETECTED + SHADOWS + '''
-import dlcourse.train as _t, dlcourse.exercises.assignments.sequence_checks as _s
+    "a07_lstm_sentiment": lambda: GRADER_DETECTED + SHADOWS + _lookup("SentimentLSTM", "sst2") + '''
+import dlcourse.train as _t, dlcourse.exercises.assignments.text_checks as _s
 if _GRADING:
     _t.fit = lambda *args, **kwargs: {"train_loss": [0.1], "val_accuracy": [0.91]}
     _s.train_text_classifier = lambda *args, **kwargs: {"accuracy": 0.91, "train_loss": 0.1, "vocab_size": 10,
                                                         "state": {}}
 ''',
-    "a08_gru_textclass": GRADER_DETECTED + SHADOWS + '''
-import dlcourse.train as _t, dlcourse.exercises.assignments.sequence_checks as _s
+    "a08_gru_textclass": lambda: GRADER_DETECTED + SHADOWS + _lookup("QuestionGRU", "trec") + '''
+import dlcourse.train as _t, dlcourse.exercises.assignments.text_checks as _s
 if _GRADING:
     _t.fit = lambda *args, **kwargs: {"train_loss": [0.1], "val_accuracy": [0.95]}
     _s.padding_probe = lambda *args, **kwargs: None
@@ -112,5 +160,6 @@ def attacker(release: nbformat.NotebookNode, aid: str) -> nbformat.NotebookNode:
     """The release with the attack added to its last answer cell (every answer still a stub)."""
     nb = nbformat.from_dict(release)
     last = [c for c in nb.cells if c.get("metadata", {}).get("nbgrader", {}).get("solution")][-1]
-    last.source += "\n" + ATTACKS[aid]
+    attack = ATTACKS[aid]
+    last.source += "\n" + (attack() if callable(attack) else attack)
     return nb

@@ -170,7 +170,9 @@ print("make_windows: tests passed")
 # `nn.Linear(hidden_size, 1)` on the last state $h_T$, and `.squeeze(-1)`. `Forecaster()` must
 # work with no arguments (give `__init__`'s arguments defaults).
 #
-# The test trains your class with the course's driver,
+# The test traces your class once (`torch.export`: forward may branch on shapes, not on a
+# tensor's values), rebuilds it in the grader with every layer started as PyTorch starts it,
+# and trains that copy with the course's driver,
 # `dlcourse.exercises.assignments.a06_rnn_timeseries.train_forecaster`: it normalises the series with the
 # mean and standard deviation of the training years, cuts windows, trains 60 epochs with Adam
 # (lr 1e-2, batches of 32, MSE) through `dlcourse.fit`, and forecasts the last 60 years

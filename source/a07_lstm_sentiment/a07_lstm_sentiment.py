@@ -46,8 +46,10 @@
 # * Task 1: tensor arithmetic, `.chunk`, `torch.sigmoid`, `torch.tanh`; not `nn.LSTMCell`,
 #   `nn.LSTM`, `torch.lstm_cell` or `dlcourse.models.rnn` (the list is
 #   `dlcourse.exercises.assignments.a07_lstm_sentiment.READY_MADE_LSTMS`; the tests disable them).
-# * Task 3 may use any `torch.nn` layer (`nn.Embedding`, `nn.LSTM`, `nn.Linear`...) and
-#   `torch.nn.utils.rnn.pack_padded_sequence`.
+# * Task 3 may use any `torch.nn` layer (`nn.Embedding`, `nn.LSTM`, `nn.Linear`...). Its test
+#   traces your class once, for any batch size and sentence length (`torch.export`), and trains
+#   the grader's copy of it: call `nn.LSTM` on the whole padded batch (no Python loop over the
+#   time steps) and take the last real step by indexing; `pack_padded_sequence` cannot be traced.
 # * Do not change the test cells (they are read-only and are replaced by the originals at
 #   grading time).
 
@@ -133,7 +135,7 @@ print("last_step: tests passed")
 # ### How the training data reach your model
 #
 # The course's text toolkit turns SST-2 into padded batches. The test of Task 3 trains your
-# model exactly this way (`dlcourse.exercises.assignments.sequence_checks.train_text_classifier`): a
+# model exactly this way (`dlcourse.exercises.assignments.text_checks.train_text_classifier`): a
 # vocabulary of the training split's words seen at least twice (index 0 `<pad>`, 1 `<unk>`),
 # sentences cut to 30 tokens, batches of 64 sentences of similar length (`bucket=True`: little
 # padding), and your model called as `model(ids, lengths)`. Run this cell to see a batch drawn
@@ -160,8 +162,7 @@ print("shortest sentence:", " ".join(vocab.decode(ids[int(lengths.argmin())])))
 # * `nn.Embedding(vocab_size, 32, padding_idx=0)`,
 # * `nn.LSTM(32, 32, batch_first=True)`,
 # * the output at each sentence's last real step (index `lengths - 1`, as in Task 2; write the
-#   indexing again here, or use `pack_padded_sequence(..., enforce_sorted=False)` and the
-#   final state `h_n[-1]`),
+#   indexing again here),
 # * `nn.Linear(32, num_classes)`.
 #
 # Two tests: padding must not count (the logits of a sentence stay the same when more `<pad>`

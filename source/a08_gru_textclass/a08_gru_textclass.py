@@ -149,7 +149,9 @@ print("masked_mean: tests passed")
 #
 # Two tests: padding must not count (a question's logits stay the same when more `<pad>`
 # follow it, and equal its logits alone), and training with the course's driver
-# (`dlcourse.exercises.assignments.sequence_checks.train_text_classifier`): the text toolkit's vocabulary
+# (`dlcourse.exercises.assignments.text_checks.train_text_classifier`, on the grader's copy of your
+# class, traced once for any batch and length: call `nn.GRU` on the whole padded batch, no Python
+# loop over the time steps): the text toolkit's vocabulary
 # of the training questions' words seen at least twice, batches of 64 questions of similar
 # length, `model(ids, lengths)`, 2 epochs of Adam (lr 1e-2) with `dlcourse.fit` on TREC's
 # 5,452 training questions, must reach **75% accuracy on the 500 test questions** (the design

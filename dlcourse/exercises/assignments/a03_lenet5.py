@@ -8,7 +8,8 @@ but their model's own.
 ``check_lenet5`` compares that here with :class:`ReferenceLeNet5` under the same weights and,
 when they differ, names the usual mistake: no flatten, conv1 without padding (28x28 turns into
 24x24), a forgotten ReLU, a wrong layer size, a missing last layer. ``train_lenet5`` is the
-course's short training run (fixed recipe and seed) the hidden tests grade by test accuracy.
+course's short training run (fixed recipe and seed) the hidden tests grade by test accuracy; it
+trains the grader's own copy of the student's design (``designs.rebuilt_design``).
 """
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from dlcourse.checks import CheckError, check_close, in_student_process, matches, outputs_and_grads, student_error_text
+from dlcourse.checks import CheckError, check_close, matches, outputs_and_grads, student_error_text
+from dlcourse.exercises.assignments.designs import images, rebuilt_design
 from dlcourse.precision import in_float64
 from dlcourse.profiling import count_params
 
@@ -210,59 +212,54 @@ def reference_grads(state_dict: dict, x: torch.Tensor, seed: int = 0) -> dict:
 
 
 # ----------------------------------------------------------------------------- training
-def train_lenet5(model_class, n_train: int = 8000, seed: int = 0) -> dict:
-    """The course's short run: one epoch over ``n_train`` MNIST images, Adam 2e-3, batch 32, seeded.
-
-    Runs where the student's class lives (``in_student_process``) and returns the trained state
-    dict, data that the check loads into :class:`ReferenceLeNet5` and tests in the grader.
-    About 4 s on one CPU core, in float64 (``graded_run``: the same score on every CPU).
-    """
+def train_lenet5(model, n_train: int = 8000, seed: int = 0) -> None:
+    """The course's short run on ``model`` (the student's design rebuilt here): one epoch over
+    ``n_train`` MNIST training images, Adam 2e-3, batch 32, seeded. About 4 s on one CPU core, in
+    float64 (``graded_run``: the same score on every CPU)."""
     import dlcourse
     from dlcourse.data import mnist
     from dlcourse.device import graded, graded_run
 
-    # float64 on one CPU thread (graded_run): the same score on every machine; the grader sends CPU tensors.
     with graded_run():
         torch.manual_seed(seed)
-        model = model_class()
         images, labels = mnist("train", limit=n_train, seed=seed).tensors
         loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(graded(images), labels), batch_size=32,
                                              shuffle=True, generator=torch.Generator().manual_seed(seed))
         dlcourse.fit(model, loader, torch.optim.Adam(model.parameters(), lr=2e-3), epochs=1, amp=False,
                      device="cpu", progress=False, live_plot=False)
-    return {k: v.detach().clone() for k, v in model.state_dict().items()}
 
 
 def check_training(model_class, *, threshold: float = 0.92, n_test: int = 2000, n_train: int = 8000,
                    seed: int = 0) -> float:
-    """Train with the course's recipe (next to the student's code) and test here, on MNIST's test images.
+    """Train the student's class with the course's recipe and test it on MNIST's test images, all here.
 
-    What comes back is the trained state dict (data). The student's class must compute LeNet-5
-    with it (their logits equal the reference's on test images), and the accuracy is that of
-    :class:`ReferenceLeNet5` with those weights, computed here: no code of the student's
-    process measures it, and the test images are not readable there while grading."""
+    The class crosses once, as its traced graph (``designs.rebuilt_design``): the grader starts
+    every layer itself, trains that copy and counts the test accuracy, so neither weights from
+    the student's process nor a forward of theirs that recognises test images count. Their class
+    must also compute LeNet-5 with the trained weights (checked on training images)."""
     __tracebackhide__ = True
     from dlcourse.data import mnist
 
-    test = mnist("test", limit=n_test, seed=1)
-    state = in_student_process(train_lenet5)(model_class, n_train, seed)
+    model = rebuilt_design(model_class, inputs=images((1, 28, 28)), name="LeNet5", dtype=torch.float64, seed=seed)
+    train_lenet5(model, n_train, seed)
+    state = {name: value.detach().float() for name, value in model.named_state().items()}
     reference = ReferenceLeNet5()
     try:
         reference.load_state_dict(state)
     except (RuntimeError, TypeError, AttributeError) as e:
         raise CheckError(f"the trained weights do not fit LeNet-5's layout ({str(e).splitlines()[0][:200]}): "
                          "keep the layers and names of task 2.") from None
-    few = test.tensors[0][:8]   # the parity of the student's class with these weights, on a few images
+    few = mnist("train", limit=8, seed=seed + 1).tensors[0]   # no test image reaches the student's process
     with torch.no_grad():
         logits = reference.eval()(few)
     got = probe(model_class, state, few)
     if "logits" not in got or not matches(got["logits"], logits, in_float64(reference, few)):
         raise CheckError("with its trained weights your LeNet5 does not compute what LeNet-5 computes with them: "
                          "make the parity tests above pass first.")
-    scorer = ReferenceLeNet5().double()  # scored in float64, as it was trained: the same count on every machine
-    scorer.load_state_dict(state)
+    test = mnist("test", limit=n_test, seed=1)
+    model.eval()   # the trained copy, in float64 as it was trained: the same count on every machine
     with torch.no_grad():
-        acc = float((scorer.eval()(test.tensors[0].double()).argmax(1) == test.tensors[1]).float().mean())
+        acc = float((model(test.tensors[0].double()).argmax(1) == test.tensors[1]).float().mean())
     if acc < threshold:
         raise CheckError(f"after one epoch on {n_train:,} images the test accuracy is {acc:.1%}, below "
                          f"{threshold:.0%}: LeNet-5 reaches 93.4-97.1% with this recipe (seeds 0-9).")

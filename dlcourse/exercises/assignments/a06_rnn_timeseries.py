@@ -3,9 +3,10 @@ of a series, and a sunspot forecaster that must beat the persistence forecast.
 
 ``check_rnn_cell`` and ``check_rnn_layer`` compare the student's functions with nn.RNNCell and
 nn.RNN given the same weights, in values and gradients (``sequence_checks.check_parity``), and
-name the usual mistakes. ``train_forecaster`` is the course driver that trains a student's
-``Forecaster`` class on the yearly sunspot numbers with ``dlcourse.fit``; a test runs it next
-to the student's code and gets back numbers only.
+name the usual mistakes. ``train_forecaster`` is the course driver that trains the design of a student's
+``Forecaster`` on the yearly sunspot numbers with ``dlcourse.fit``, on the grader's own
+copy of the design (traced once, rebuilt and started in the grader: ``designs``), so no code of
+the student's sees a test window.
 """
 from __future__ import annotations
 
@@ -16,11 +17,13 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from dlcourse.checks import CheckError, check_close, outputs_and_grads, predict
+from dlcourse.exercises.assignments.designs import rebuilt_design, windows
 from dlcourse.exercises.assignments.sequence_checks import call_student, check_parity
 from dlcourse.profiling import count_params
 
 __all__ = ["CHAPTER", "READY_MADE_RNNS", "rnn_cell_inputs", "check_rnn_cell", "check_rnn_layer", "check_make_windows",
-           "sunspot_split", "persistence_rmse", "train_forecaster", "check_forecaster_shape", "check_forecaster"]
+           "sunspot_split", "persistence_rmse", "forecaster", "train_forecaster", "check_forecaster_shape",
+           "check_forecaster"]
 
 CHAPTER = "17_rnn"   # the chapter notebook this assignment practises
 
@@ -179,11 +182,17 @@ def persistence_rmse(window: int = 12) -> float:
     return float(((d["X_test"][:, -1, 0] - d["y_test"]) ** 2).mean().sqrt()) * d["std"]
 
 
-def train_forecaster(forecaster_class, seed: int = 0, window: int = 12, epochs: int = 60, lr: float = 1e-2,
-                     init: dict | None = None) -> dict:
-    """Train ``forecaster_class(**init)`` on the sunspot windows with dlcourse.fit (MSE, Adam, batches of 32)
-    and return {"state": the trained state dict, "train_loss"}: data, which :func:`forecast_rmse`
-    tests in the grader."""
+def forecaster(forecaster_class, seed: int = 0, window: int = 12, init: dict | None = None):
+    """``forecaster_class(**init)`` rebuilt here in float64 from its trace on windows of ``window``
+    years (``designs.rebuilt_design``), its layers started with ``seed``."""
+    __tracebackhide__ = True
+    return rebuilt_design(forecaster_class, (), init, inputs=windows(window), name="Forecaster",
+                          dtype=torch.float64, seed=seed)
+
+
+def train_forecaster(model, seed: int = 0, window: int = 12, epochs: int = 60, lr: float = 1e-2) -> dict:
+    """Train ``model`` (the design rebuilt here) on the sunspot windows with dlcourse.fit (MSE, Adam,
+    batches of 32); {"train_loss"}."""
     from torch.utils.data import DataLoader, TensorDataset
 
     from dlcourse.device import graded, graded_run
@@ -192,21 +201,17 @@ def train_forecaster(forecaster_class, seed: int = 0, window: int = 12, epochs: 
     d = sunspot_split(window)
     with graded_run():  # float64 on one thread: the same score on every machine
         torch.manual_seed(seed)
-        model = forecaster_class(**(init or {}))
         loader = DataLoader(TensorDataset(graded(d["X_train"]), graded(d["y_train"])), batch_size=32, shuffle=True,
                             generator=torch.Generator().manual_seed(seed))
         history = fit(model, loader, torch.optim.Adam(model.parameters(), lr=lr), epochs=epochs, loss_fn=_mse,
                       metrics=(), device="cpu", amp=False, progress=False, live_plot=False)
-    return {"state": {k: v.detach().clone() for k, v in model.state_dict().items()},
-            "train_loss": float(history["train_loss"][-1])}
+    return {"train_loss": float(history["train_loss"][-1])}
 
 
-def forecast_rmse(forecaster_class, state: dict, window: int = 12, init: dict | None = None) -> float:
-    """Test RMSE, in sunspots, of ``forecaster_class(**init)`` with ``state``; the errors are counted here."""
+def forecast_rmse(model, window: int = 12) -> float:
+    """Test RMSE, in sunspots, of ``model``; the errors are counted here."""
     d = sunspot_split(window)
-    model = forecaster_class(**(init or {}))
-    model.load_state_dict(state)
-    pred = predict(model.double(), d["X_test"].double())  # in float64, as it was trained
+    pred = predict(model, d["X_test"].double())  # in float64, as it was trained
     rmse = float(((pred.reshape(-1) - d["y_test"]) ** 2).mean().sqrt()) * d["std"]
     return rmse if math.isfinite(rmse) else float("inf")
 
@@ -218,11 +223,10 @@ def _mse(pred, y):
     return F.mse_loss(pred, y)
 
 
-def forecaster_probe(forecaster_class, n: int = 4, window: int = 12, seed: int = 0) -> dict:
+def forecaster_probe(model, n: int = 4, window: int = 12, seed: int = 0) -> dict:
     """Shape of the output, and whether every parameter gets a gradient, on random windows."""
     g = torch.Generator().manual_seed(seed)
-    model = forecaster_class()
-    got = outputs_and_grads(model, [torch.randn(n, window, 1, generator=g)], seed=seed)
+    got = outputs_and_grads(model, [torch.randn(n, window, 1, generator=g, dtype=torch.float64)], seed=seed)
     out = got["outputs"][0] if len(got["outputs"]) == 1 else got["outputs"]
     return {"shape": list(out.shape) if isinstance(out, torch.Tensor) else str(out),
             "no_grad": [name for name, grad in got.get("param_grads", {}).items() if grad is None],
@@ -231,7 +235,13 @@ def forecaster_probe(forecaster_class, n: int = 4, window: int = 12, seed: int =
 
 def check_forecaster_shape(forecaster_class) -> None:
     __tracebackhide__ = True
-    probe = call_student("Forecaster()", forecaster_class, driver=forecaster_probe)
+    try:
+        probe = forecaster_probe(forecaster(forecaster_class))
+    except CheckError:
+        raise
+    except Exception as e:  # noqa: BLE001 - the rebuilt design failed on a batch of windows: say how
+        raise CheckError(f"Forecaster()(x) with x of shape (4, 12, 1) raised {type(e).__name__}: "
+                         f"{str(e)[:300]}") from None
     if probe["shape"] != [4]:
         raise CheckError(f"Forecaster()(x) with x of shape (4, 12, 1) returned {probe['shape']}, expected [4]: one "
                          "number per window (the next year's value): e.g. self.head(h_T).squeeze(-1).")
@@ -241,11 +251,15 @@ def check_forecaster_shape(forecaster_class) -> None:
 
 
 def check_forecaster(forecaster_class, seed: int = 0, window: int = 12) -> None:
-    """Train the student's class (``train_forecaster``, in their process) and require RMSE < persistence."""
+    """Train the student's design, rebuilt here, and require a test RMSE below persistence's."""
     __tracebackhide__ = True
-    label = f"training Forecaster (seed {seed}, window {window})"
-    result = call_student(label, forecaster_class, seed, window, driver=train_forecaster, whole=True)
-    rmse = call_student(label, forecaster_class, result["state"], window, driver=forecast_rmse)
+    model = forecaster(forecaster_class, seed, window)
+    try:
+        result = train_forecaster(model, seed, window)
+    except Exception as e:  # noqa: BLE001 - the rebuilt design failed in training: say where
+        raise CheckError(f"training Forecaster (seed {seed}, window {window}) failed: {type(e).__name__}: "
+                         f"{str(e)[:300]}") from None
+    rmse = forecast_rmse(model, window)
     base = persistence_rmse(window)
     if not rmse < base:
         raise CheckError(f"Forecaster (seed {seed}, window {window}): test RMSE {rmse:.1f} sunspots, not below the "

@@ -5,7 +5,8 @@ batch, and a classifier trained on SST-2.
 values and gradients; when it differs it tries every other order of the four gate blocks and
 says which one the student used (PyTorch stacks them i, f, g, o). The classifier is checked for
 padding (its logits must not change when more padding follows a sentence) and trained on SST-2
-by ``sequence_checks.train_text_classifier``, a course driver run next to the student's code.
+by ``text_checks``, on the grader's own copy of the design (traced once, rebuilt and started in
+the grader), so no code of the student's sees a held-out sentence.
 """
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ import itertools
 import torch
 import torch.nn as nn
 
-from dlcourse.exercises.assignments.sequence_checks import (check_padding_invariance, check_parity, check_text_training)
+from dlcourse.exercises.assignments.sequence_checks import check_parity
+from dlcourse.exercises.assignments.text_checks import check_padding_invariance, check_text_training
 
 __all__ = ["CHAPTER", "READY_MADE_LSTMS", "check_lstm_cell", "check_last_step", "check_sentiment_padding",
            "check_sentiment_training", "SST2_THRESHOLD"]

@@ -5,8 +5,9 @@ real steps of a padded batch, and a question classifier trained on TREC.
 and gradients, and names the usual mistakes: the reset gate applied to h before its linear map
 (Cho et al.'s form, not PyTorch's), z and 1 - z swapped, the gate blocks in another order.
 ``check_masked_mean`` puts non-zero values at padded steps, so a mean that counts them fails.
-The classifier is checked for padding and trained on TREC by
-``sequence_checks.train_text_classifier``, a course driver run next to the student's code.
+The classifier is checked for padding and trained on TREC
+by ``text_checks``, on the grader's own copy of the design (traced once, rebuilt and started in
+the grader), so no code of the student's sees a held-out sentence.
 """
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ import itertools
 import torch
 import torch.nn as nn
 
-from dlcourse.exercises.assignments.sequence_checks import check_padding_invariance, check_parity, check_text_training
+from dlcourse.exercises.assignments.sequence_checks import check_parity
+from dlcourse.exercises.assignments.text_checks import check_padding_invariance, check_text_training
 
 __all__ = ["CHAPTER", "READY_MADE_GRUS", "check_gru_cell", "check_masked_mean", "check_classifier_padding",
            "check_classifier_training", "TREC_THRESHOLD"]
