@@ -348,3 +348,38 @@ def test_the_graders_draw_is_pytorchs_own_for_an_honest_design(design):
     for name, value in spec["tensors"].items():
         check_close(name, fresh[name], value, atol=1e-15, rtol=1e-12, verbose=False)
     assert not torch.allclose(initialised(spec, seed=4)["tensors"][next(iter(fresh))], fresh[next(iter(fresh))])
+
+
+def test_a_design_too_costly_to_train_here_is_refused_and_one_that_runs_long_stops():
+    """The grader trains a rebuilt design in its own process, beyond the reach of the student
+    process's time limit: its FLOPs are counted on the meta device first, and a forward stops
+    between two calls once the test's time (``time_limit``, set by the judge per test) is up."""
+    from dlcourse.model_spec import time_limit
+
+    class Wide(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lstm = nn.LSTM(512, 2048, batch_first=True)
+
+        def forward(self, x):
+            return self.lstm(x)[0][:, -1]
+
+    with pytest.raises(ModelSpecError, match=r"GFLOPs, more than the 20 the grader trains"):
+        rebuild(export_spec(Wide(), torch.randn(8, 30, 512)), example=(torch.empty(64, 30, 512, device="meta"),))
+    model = rebuild(_spec())
+    with time_limit(0.0), pytest.raises(ModelSpecError, match="ran past the time this test may take"):
+        model(torch.randn(2, 3, 32, 32))
+    model(torch.randn(2, 3, 32, 32))   # outside a test, no limit
+
+
+def test_a_graph_that_keeps_too_many_numbers_alive_is_refused():
+    """Each tensor under the per-tensor limit, but a graph keeps every value until it ends: nine
+    copies of 16.7 million numbers would hold 1.2 GB in float64, refused on the meta device."""
+    spec = _spec()
+    graph = spec["graphs"]["eval"]
+    x = next(i for i, (kind, _) in enumerate(graph["inputs"]) if kind == "user_input")
+    at = len(graph["inputs"]) + len(graph["nodes"])
+    graph["nodes"].append(["aten.expand.default", [{"node": x}, [85, 64, 3, 32, 32]], {}])
+    graph["nodes"] += [["aten.clone.default", [{"node": at}], {}] for _ in range(9)]
+    with pytest.raises(ModelSpecError, match="one forward makes more than 134,217,728 numbers"):
+        rebuild(spec)

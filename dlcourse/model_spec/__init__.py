@@ -20,7 +20,7 @@ plus tensors, which the grader's wire already carries without pickle.
 from dlcourse.model_spec.export import export_spec
 from dlcourse.model_spec.init import MAX_KEPT, initialised
 from dlcourse.model_spec.ops import ALLOWED_OPS, MAX_LITERALS, MAX_NODES, ModelSpecError
-from dlcourse.model_spec.rebuild import SpecModule, rebuild
+from dlcourse.model_spec.rebuild import MAX_FLOPS, SpecModule, rebuild, time_limit
 
 __all__ = ["ModelSpecError", "export_spec", "rebuild", "initialised", "SpecModule", "ALLOWED_OPS", "MAX_KEPT",
-           "MAX_LITERALS", "MAX_NODES"]
+           "MAX_LITERALS", "MAX_NODES", "MAX_FLOPS", "time_limit"]
