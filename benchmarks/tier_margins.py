@@ -78,8 +78,10 @@ def a08(ns, seed):
 
 
 def a09(ns, seed):
-    from dlcourse.exercises.assignments.a09_transformer import reverser_accuracy, train_reverser
-    return reverser_accuracy(ns["ToyTransformer"], train_reverser(ns["ToyTransformer"], seed, 8)["state"], seed, 8)
+    from dlcourse.exercises.assignments.a09_transformer import reverser, reverser_accuracy, train_reverser
+    model = reverser(ns["ToyTransformer"], seed, 8)
+    train_reverser(model, seed, 8)
+    return reverser_accuracy(model, seed, 8)
 
 
 def _persistence():

@@ -82,10 +82,10 @@ def layer_parameters(spec: dict) -> set:
     return {name for name, (role, _) in _roles(spec)[0].items() if not role.startswith("statistic:")}
 
 
-def initialised(spec: dict, seed: int = 0) -> dict:
+def initialised(spec: dict, seed: int = 0, max_kept: int = MAX_KEPT) -> dict:
     """``spec`` with every tensor a layer takes started the way PyTorch starts that layer, drawn
     from ``seed`` here; BatchNorm's statistics reset. Tensors no layer takes are kept as sent, at
-    most MAX_KEPT numbers in all (an integer counter is reset to 0)."""
+    most ``max_kept`` numbers in all (an integer counter is reset to 0)."""
     roles, other = _roles(spec)
     tensors, kept = dict(spec["tensors"]), {}
     for name, op in other.items():
@@ -94,12 +94,12 @@ def initialised(spec: dict, seed: int = 0) -> dict:
             tensors[name] = torch.zeros_like(t)
         else:
             kept[name] = (t.numel(), op)
-    if sum(n for n, _ in kept.values()) > MAX_KEPT:
+    if sum(n for n, _ in kept.values()) > max_kept:
         named = ", ".join(f"{name.removeprefix('constant:')} ({n:,} numbers, used by {op})"
                           for name, (n, op) in sorted(kept.items(), key=lambda kv: -kv[1][0])[:4])
         raise ModelSpecError(f"the design carries tensors that no convolution, linear, norm, embedding or recurrent "
                              f"layer takes: {named}. The grader trains a design from PyTorch's own initialisation "
-                             f"of each layer and keeps at most {MAX_KEPT} other numbers; build the model from nn "
+                             f"of each layer and keeps at most {max_kept} other numbers; build the model from nn "
                              "layers.")
     g = torch.Generator().manual_seed(seed)
     for name in tensors:   # in the spec's order, so the draw is the same everywhere

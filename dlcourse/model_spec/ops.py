@@ -29,7 +29,8 @@ _NAMES = """conv1d.default conv2d.default conv2d.padding conv_transpose2d.input 
     squeeze.dim squeeze.dims squeeze.default unsqueeze.default expand.default clone.default slice.Tensor
     select.int narrow.default flip.default unbind.int
     cat.default stack.default chunk.default split.Tensor split_with_sizes.default
-    index.Tensor index_select.default gather.default masked_fill.Scalar where.self
+    index.Tensor index_select.default gather.default masked_fill.Scalar masked_fill.Tensor where.self
+    triu.default tril.default scaled_dot_product_attention.default unflatten.int
     lt.Tensor lt.Scalar le.Tensor le.Scalar gt.Tensor gt.Scalar ge.Tensor ge.Scalar eq.Tensor eq.Scalar
     ne.Tensor ne.Scalar logical_not.default logical_and.default
     to.dtype _to_copy.default _assert_tensor_metadata.default detach.default alias.default clamp.default

@@ -241,8 +241,10 @@ print("EncoderBlock: tests passed")
 #   nhead = 4;
 # * a final `nn.LayerNorm(d_model)` and `nn.Linear(d_model, vocab_size)`.
 #
-# The test trains your class with the course's driver,
-# `dlcourse.exercises.assignments.a09_transformer.train_reverser`: 400 steps of Adam (lr 3e-3, batches of
+# The test traces your class once (`torch.export`: forward may branch on shapes, not on a
+# tensor's values), rebuilds it in the grader with every layer started as PyTorch starts it (a
+# position table of your own is kept as you made it), and trains that copy with the course's
+# driver, `dlcourse.exercises.assignments.a09_transformer.train_reverser`: 400 steps of Adam (lr 3e-3, batches of
 # 64 fresh random sequences) through `dlcourse.fit`, then measures the share of tokens of
 # 1,000 new sequences reversed correctly. It passes at 90%; the design above reaches 100% with
 # each of seeds 0 to 9, at lengths 8 and 6, in about 4 seconds a run (with 200 steps, seed 4 stalled

@@ -5,8 +5,9 @@ block, and a small model trained to reverse sequences.
 with F.scaled_dot_product_attention, nn.MultiheadAttention and nn.TransformerEncoderLayer given
 the same weights, in values and gradients, and name the usual mistakes (no 1/sqrt(d_k), a mask
 of the wrong sign, heads split the wrong way, post-LN instead of pre-LN...). ``train_reverser``
-is the course driver that trains a student's model class on the reversal task with
-``dlcourse.fit``; a test runs it next to the student's code and gets back numbers only.
+is the course driver that trains the design of a student's model class on the reversal task
+with ``dlcourse.fit``, on the grader's own copy of it (traced once, rebuilt and started in the
+grader: ``designs``).
 """
 from __future__ import annotations
 
@@ -17,11 +18,12 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from dlcourse.checks import CheckError, predict
-from dlcourse.exercises.assignments.sequence_checks import call_student, check_parity
+from dlcourse.exercises.assignments.designs import rebuilt_design, sequences
+from dlcourse.exercises.assignments.sequence_checks import check_parity
 from dlcourse.profiling import count_params
 
 __all__ = ["CHAPTER", "READY_MADE_ATTENTION", "check_attention", "check_multihead", "check_encoder_block",
-           "reversal_data", "train_reverser", "check_reverser_shape", "check_reverser"]
+           "reversal_data", "reverser", "train_reverser", "check_reverser_shape", "check_reverser"]
 
 CHAPTER = "20_transformer"   # the chapter notebook this assignment practises
 
@@ -277,11 +279,23 @@ def _token_loss(logits, y):
     return F.cross_entropy(logits.flatten(0, 1), y.flatten())
 
 
-def train_reverser(model_class, seed: int = 0, length: int = 8, vocab: int = 10, steps: int = 400,
+# A learned position table (max_len x d_model) is a tensor no layer takes: the design keeps it as it
+# sent it. It cannot help here: the test sequences are drawn afresh, and reversal is computed, not looked up.
+MAX_KEPT_A09 = 64 * 128
+
+
+def reverser(model_class, seed: int = 0, length: int = 8, vocab: int = 10) -> nn.Module:
+    """``model_class(vocab, length)`` rebuilt here in float64 from its trace on (N, length) token ids
+    (``designs.rebuilt_design``), its layers started with ``seed``."""
+    __tracebackhide__ = True
+    return rebuilt_design(model_class, (vocab, length), inputs=sequences(length, vocab), name="ToyTransformer",
+                          dtype=torch.float64, seed=seed, max_kept=MAX_KEPT_A09)
+
+
+def train_reverser(model, seed: int = 0, length: int = 8, vocab: int = 10, steps: int = 400,
                    lr: float = 3e-3) -> dict:
-    """Train ``model_class(vocab, length)`` to reverse sequences with dlcourse.fit (Adam, batches of 64,
-    ``steps`` steps on fresh seeded sequences); return {"state": the trained state dict, "loss"}:
-    data, which :func:`check_reverser` tests in the grader on sequences it draws itself."""
+    """Train ``model`` (the design rebuilt here) to reverse sequences with dlcourse.fit (Adam, batches
+    of 64, ``steps`` steps on fresh seeded sequences); {"loss"}."""
     from torch.utils.data import DataLoader, TensorDataset
 
     from dlcourse.device import graded_run
@@ -289,36 +303,35 @@ def train_reverser(model_class, seed: int = 0, length: int = 8, vocab: int = 10,
 
     with graded_run():  # float64 on one thread: the same score on every machine
         torch.manual_seed(seed)
-        model = model_class(vocab, length)
         x, y = reversal_data(64 * steps, length, vocab, seed)
         loader = DataLoader(TensorDataset(x, y), batch_size=64, shuffle=False)
         history = fit(model, loader, torch.optim.Adam(model.parameters(), lr=lr), epochs=1, loss_fn=_token_loss,
                       metrics=(), device="cpu", amp=False, progress=False, live_plot=False)
-    return {"state": {k: v.detach().clone() for k, v in model.state_dict().items()},
-            "loss": float(history["train_loss"][-1])}
+    return {"loss": float(history["train_loss"][-1])}
 
 
-def reverser_accuracy(model_class, state: dict, seed: int = 0, length: int = 8, vocab: int = 10) -> float:
-    """Per-token accuracy of ``model_class(vocab, length)`` with ``state`` on 1000 new sequences; the
-    sequences are drawn here and the answers never leave this process."""
-    model = model_class(vocab, length)
-    model.load_state_dict(state)
+def reverser_accuracy(model, seed: int = 0, length: int = 8, vocab: int = 10) -> float:
+    """Per-token accuracy of ``model`` on 1000 new sequences, drawn and scored here."""
     x_test, y_test = reversal_data(1000, length, vocab, seed + 1000)
-    return float((predict(model.double(), x_test).argmax(-1) == y_test).float().mean())
+    return float((predict(model, x_test).argmax(-1) == y_test).float().mean())
 
 
-def reverser_probe(model_class, vocab: int = 10, length: int = 8) -> dict:
-    torch.manual_seed(0)
-    model = model_class(vocab, length)
-    ids = torch.randint(0, vocab, (3, length))
-    out = model(ids)
+def reverser_probe(model, vocab: int = 10, length: int = 8) -> dict:
+    ids = torch.randint(0, vocab, (3, length), generator=torch.Generator().manual_seed(0))
+    out = model.eval()(ids)
     return {"shape": list(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__,
             "n_params": count_params(model)}
 
 
 def check_reverser_shape(model_class) -> None:
     __tracebackhide__ = True
-    probe = call_student("ToyTransformer(10, 8)", model_class, driver=reverser_probe)
+    try:
+        probe = reverser_probe(reverser(model_class))
+    except CheckError:
+        raise
+    except Exception as e:  # noqa: BLE001 - the rebuilt design failed on a batch: say how
+        raise CheckError(f"ToyTransformer(10, 8) on ids of shape (3, 8) raised {type(e).__name__}: "
+                         f"{str(e)[:300]}") from None
     if probe["shape"] != [3, 8, 10]:
         raise CheckError(f"ToyTransformer(10, 8) on ids of shape (3, 8) returned {probe['shape']}, expected "
                          "[3, 8, 10]: logits (N, L, vocab_size), one row of scores per position.")
@@ -326,12 +339,15 @@ def check_reverser_shape(model_class) -> None:
 
 
 def check_reverser(model_class, seed: int = 0, length: int = 8, threshold: float = 0.9) -> None:
-    """Train the student's class (``train_reverser``, in their process) and require ``threshold`` accuracy,
-    measured here (``reverser_accuracy``) with the trained state dict that came back."""
+    """Train the student's design, rebuilt here, and require ``threshold`` accuracy on new sequences."""
     __tracebackhide__ = True
-    label = f"training ToyTransformer (seed {seed}, length {length})"
-    r = call_student(label, model_class, seed, length, driver=train_reverser, whole=True)
-    r["accuracy"] = call_student(label, model_class, r["state"], seed, length, driver=reverser_accuracy)
+    model = reverser(model_class, seed, length)
+    try:
+        r = train_reverser(model, seed, length)
+    except Exception as e:  # noqa: BLE001 - the rebuilt design failed in training: say where
+        raise CheckError(f"training ToyTransformer (seed {seed}, length {length}) failed: {type(e).__name__}: "
+                         f"{str(e)[:300]}") from None
+    r["accuracy"] = reverser_accuracy(model, seed, length)
     if not r["accuracy"] >= threshold:
         raise CheckError(f"ToyTransformer (seed {seed}, length {length}): reverses {r['accuracy']:.1%} of the tokens "
                          f"of new sequences, below {threshold:.0%} (mean training loss {r['loss']:.3f}). Reversal "

@@ -14,9 +14,9 @@ import torch
 from torch import nn
 
 from dlcourse.checks import CheckError, beside, is_student_error
-from dlcourse.model_spec import ModelSpecError, export_spec, initialised, rebuild
+from dlcourse.model_spec import MAX_KEPT, ModelSpecError, export_spec, initialised, rebuild
 
-__all__ = ["images", "windows", "token_ids", "export_design", "rebuilt_design"]
+__all__ = ["images", "windows", "token_ids", "sequences", "export_design", "rebuilt_design"]
 
 
 # What a design is traced on: {"kind", sizes}, plain data that crosses to the student's process.
@@ -34,6 +34,11 @@ def token_ids(vocab_size: int) -> dict:
     return {"kind": "tokens", "vocab_size": int(vocab_size)}
 
 
+def sequences(length: int, vocab_size: int) -> dict:
+    """Token ids (N, length) in [0, vocab_size), no padding; the length is fixed."""
+    return {"kind": "sequences", "length": int(length), "vocab_size": int(vocab_size)}
+
+
 def _example(inputs: dict, batch: int, length: int = 12, device: str = "cpu"):
     """Inputs of that kind, and the sizes torch.export may leave free."""
     g = torch.Generator().manual_seed(0)   # its own draw: the global one is the model's to start its layers
@@ -41,6 +46,8 @@ def _example(inputs: dict, batch: int, length: int = 12, device: str = "cpu"):
         return (torch.randn(batch, *inputs["shape"], generator=g).to(device),), None
     if inputs["kind"] == "windows":
         return (torch.randn(batch, inputs["length"], inputs["features"], generator=g).to(device),), None
+    if inputs["kind"] == "sequences":
+        return (torch.randint(0, inputs["vocab_size"], (batch, inputs["length"]), generator=g).to(device),), None
     lengths = torch.randint(1, length + 1, (batch,), generator=g)
     lengths[0] = length
     ids = torch.randint(2, max(inputs["vocab_size"], 3), (batch, length), generator=g)
@@ -66,19 +73,21 @@ def export_design(model_class, args: tuple, kwargs: dict, inputs: dict, dtype: s
 
 
 def rebuilt_design(model_class, args: tuple = (), kwargs: dict | None = None, *, inputs: dict, name: str,
-                   dtype: torch.dtype = torch.float32, seed: int = 0) -> nn.Module:
+                   dtype: torch.dtype = torch.float32, seed: int = 0, max_kept: int = MAX_KEPT) -> nn.Module:
     """The student's design rebuilt here from its spec, started here with ``seed``. A design that
     cannot cross (it branches on a tensor's values, calls what the grader does not run, writes a
-    table into its graph) is a CheckError that says why; so is an exception of their class."""
+    table into its graph) is a CheckError that says why; so is an exception of their class.
+    max_kept: the numbers no layer takes that the design may carry as it sent them (a learned
+    position table in a09)."""
     __tracebackhide__ = True
     call = f"{name}({', '.join([*map(repr, args), *(f'{k}={v!r}' for k, v in (kwargs or {}).items())])})"
     try:
         spec = beside(model_class, export_design)(model_class, tuple(args), dict(kwargs or {}), inputs,
                                                   str(dtype).removeprefix("torch."), seed)
-        example, _ = _example(inputs, 64, 30, device="meta")
+        example, _ = _example(inputs, 64, 30, device="meta")   # 64 sentences of 30 tokens, for text
         example = tuple(x.to(dtype) if x.is_floating_point() else x for x in example)
         rebuild(spec, example=example)   # every name, reference and size checked before anything reads it
-        return rebuild(initialised(spec, seed), example=example)
+        return rebuild(initialised(spec, seed, max_kept), example=example)
     except ModelSpecError as e:
         raise CheckError(f"{call} cannot be graded: {e}") from None
     except Exception as e:  # noqa: BLE001 - the student's class raised: say so; the grader's own errors go on up
