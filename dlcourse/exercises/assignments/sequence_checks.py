@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import torch
 
-from dlcourse.checks import CheckError, check_close, forbid, in_student_process, is_student_error, matches
+from dlcourse.checks import CheckError, check_close, forbid, is_student_error, matches
 from dlcourse.precision import in_float64
 from dlcourse.reach import outputs_and_grads
 
@@ -61,19 +61,18 @@ def raised_message(label: str, e: BaseException, hints: dict | None = None) -> s
     return f"{label}: your code raised {kind}: {message.rstrip('.')}." + (f" {fix}" if fix else "")
 
 
-def call_student(label: str, student, *args, driver=None, whole: bool = False, forbidden=(), rule: str = "",
+def call_student(label: str, student, *args, driver=None, forbidden=(), rule: str = "",
                  hints: dict | None = None):
     """``student(*args)``, or the course function ``driver(student, *args)``, with ``forbidden``
     names banned in the student's code; a student's exception becomes a CheckError that says
     what it was and what to do. The driver runs here and reaches the student's objects through
-    the grader's proxies, unless ``whole`` (a training run): then it runs in their process
-    (``in_student_process``) and only its data result comes back."""
+    the grader's proxies (a model the course trains crosses as data instead: ``designs``)."""
     __tracebackhide__ = True
     try:
         with forbid(forbidden, rule or "this task builds it from its equations"):
             if driver is None:
                 return student(*args)
-            return (in_student_process(driver) if whole else driver)(student, *args)
+            return driver(student, *args)
     except CheckError as e:
         raise CheckError(f"{label}: {e}") from None
     except Exception as e:  # noqa: BLE001 - the student's code raised: say what and how to fix it
