@@ -37,11 +37,10 @@
 # **Run time**: CPU (2 cores, another job on the second core when measured): fast mode 30 s
 # with the kernel's start (512 scenes, one epoch: the U-Net begins to find *where* the digits
 # are and names almost none, mean IoU 0.09; the mask branch learns nothing yet); full mode
-# (8,000 scenes x 5 epochs, widths 16-128) is the `segment_scenes` recipe's budget, measured
-# at mean IoU 0.837 after 664 s of training on 2 threads (`benchmarks/RESULTS.md`; the issue's
-# 0.85 is not reached). The notebook's own full run took 23 min: the U-Net 635 s to the same
-# 0.837, the mask branch 710 s to a mean mask IoU of 0.591 given the true boxes; GPU: not
-# measured yet.
+# (8,000 scenes x 5 epochs in fp32, widths 16-128) took 23 min: the U-Net 635 s to mean IoU
+# 0.837, the mask branch 710 s to a mean mask IoU of 0.591 given the true boxes. The
+# `segment_scenes` recipe trains the same U-Net 7 epochs with bf16 autocast where the CPU has
+# fast bf16 and reaches 0.856 in 294 s (`benchmarks/RESULTS.md`); GPU: not measured yet.
 
 # %% [markdown]
 # ## Setup
