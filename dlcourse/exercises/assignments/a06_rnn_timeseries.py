@@ -17,7 +17,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from dlcourse.checks import CheckError, check_close, outputs_and_grads, predict
-from dlcourse.exercises.assignments.designs import rebuilt_design, windows
+from dlcourse.exercises.assignments.designs import on_rebuilt, rebuilt_design, windows
 from dlcourse.exercises.assignments.sequence_checks import call_student, check_parity
 from dlcourse.profiling import count_params
 
@@ -235,13 +235,7 @@ def forecaster_probe(model, n: int = 4, window: int = 12, seed: int = 0) -> dict
 
 def check_forecaster_shape(forecaster_class) -> None:
     __tracebackhide__ = True
-    try:
-        probe = forecaster_probe(forecaster(forecaster_class))
-    except CheckError:
-        raise
-    except Exception as e:  # noqa: BLE001 - the rebuilt design failed on a batch of windows: say how
-        raise CheckError(f"Forecaster()(x) with x of shape (4, 12, 1) raised {type(e).__name__}: "
-                         f"{str(e)[:300]}") from None
+    probe = on_rebuilt("Forecaster()(x) with x of shape (4, 12, 1)", forecaster_probe, forecaster(forecaster_class))
     if probe["shape"] != [4]:
         raise CheckError(f"Forecaster()(x) with x of shape (4, 12, 1) returned {probe['shape']}, expected [4]: one "
                          "number per window (the next year's value): e.g. self.head(h_T).squeeze(-1).")
@@ -254,11 +248,7 @@ def check_forecaster(forecaster_class, seed: int = 0, window: int = 12) -> None:
     """Train the student's design, rebuilt here, and require a test RMSE below persistence's."""
     __tracebackhide__ = True
     model = forecaster(forecaster_class, seed, window)
-    try:
-        result = train_forecaster(model, seed, window)
-    except Exception as e:  # noqa: BLE001 - the rebuilt design failed in training: say where
-        raise CheckError(f"training Forecaster (seed {seed}, window {window}) failed: {type(e).__name__}: "
-                         f"{str(e)[:300]}") from None
+    result = on_rebuilt(f"training Forecaster (seed {seed}, window {window})", train_forecaster, model, seed, window)
     rmse = forecast_rmse(model, window)
     base = persistence_rmse(window)
     if not rmse < base:

@@ -18,7 +18,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from dlcourse.checks import CheckError, predict
-from dlcourse.exercises.assignments.designs import rebuilt_design, sequences
+from dlcourse.exercises.assignments.designs import on_rebuilt, rebuilt_design, sequences
 from dlcourse.exercises.assignments.sequence_checks import check_parity
 from dlcourse.profiling import count_params
 
@@ -325,13 +325,7 @@ def reverser_probe(model, vocab: int = 10, length: int = 8) -> dict:
 
 def check_reverser_shape(model_class) -> None:
     __tracebackhide__ = True
-    try:
-        probe = reverser_probe(reverser(model_class))
-    except CheckError:
-        raise
-    except Exception as e:  # noqa: BLE001 - the rebuilt design failed on a batch: say how
-        raise CheckError(f"ToyTransformer(10, 8) on ids of shape (3, 8) raised {type(e).__name__}: "
-                         f"{str(e)[:300]}") from None
+    probe = on_rebuilt("ToyTransformer(10, 8) on ids of shape (3, 8)", reverser_probe, reverser(model_class))
     if probe["shape"] != [3, 8, 10]:
         raise CheckError(f"ToyTransformer(10, 8) on ids of shape (3, 8) returned {probe['shape']}, expected "
                          "[3, 8, 10]: logits (N, L, vocab_size), one row of scores per position.")
@@ -342,11 +336,8 @@ def check_reverser(model_class, seed: int = 0, length: int = 8, threshold: float
     """Train the student's design, rebuilt here, and require ``threshold`` accuracy on new sequences."""
     __tracebackhide__ = True
     model = reverser(model_class, seed, length)
-    try:
-        r = train_reverser(model, seed, length)
-    except Exception as e:  # noqa: BLE001 - the rebuilt design failed in training: say where
-        raise CheckError(f"training ToyTransformer (seed {seed}, length {length}) failed: {type(e).__name__}: "
-                         f"{str(e)[:300]}") from None
+    r = on_rebuilt(f"training ToyTransformer (seed {seed}, length {length})", train_reverser, model, seed,
+                   length)
     r["accuracy"] = reverser_accuracy(model, seed, length)
     if not r["accuracy"] >= threshold:
         raise CheckError(f"ToyTransformer (seed {seed}, length {length}): reverses {r['accuracy']:.1%} of the tokens "

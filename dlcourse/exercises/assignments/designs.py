@@ -16,7 +16,7 @@ from torch import nn
 from dlcourse.checks import CheckError, beside, is_student_error
 from dlcourse.model_spec import MAX_KEPT, ModelSpecError, export_spec, initialised, rebuild
 
-__all__ = ["images", "windows", "token_ids", "sequences", "export_design", "rebuilt_design"]
+__all__ = ["images", "windows", "token_ids", "sequences", "export_design", "rebuilt_design", "on_rebuilt"]
 
 
 # What a design is traced on: {"kind", sizes}, plain data that crosses to the student's process.
@@ -99,3 +99,15 @@ def rebuilt_design(model_class, args: tuple = (), kwargs: dict | None = None, *,
         if "ModelSpecError" in kind:
             raise CheckError(f"{call} cannot be graded: {message}") from None
         raise CheckError(f"{call} raised {kind}: {message}") from None
+
+
+def on_rebuilt(what: str, fn, *args, **kwargs):
+    """``fn(*args, **kwargs)`` on a rebuilt design (a probe, a training run), here; where the design
+    fails on it (a shape, a dtype, the time limit) a CheckError names ``what`` and the reason."""
+    __tracebackhide__ = True
+    try:
+        return fn(*args, **kwargs)
+    except CheckError:
+        raise
+    except Exception as e:  # noqa: BLE001 - the rebuilt design failed: say where
+        raise CheckError(f"{what} failed: {type(e).__name__}: {str(e)[:300]}") from None

@@ -12,7 +12,7 @@ from __future__ import annotations
 import torch
 
 from dlcourse.checks import CheckError, check_close
-from dlcourse.exercises.assignments.designs import rebuilt_design, token_ids
+from dlcourse.exercises.assignments.designs import on_rebuilt, rebuilt_design, token_ids
 
 __all__ = ["train_text_classifier", "text_accuracy", "padding_probe", "check_padding_invariance",
            "check_text_training", "text_design"]
@@ -106,10 +106,7 @@ def check_padding_invariance(model_class, vocab_size: int = 50, num_classes: int
     ids = torch.randint(2, vocab_size, (4, 7), generator=g) * (torch.arange(7)[None] < lengths[:, None])
     label = f"{name}({vocab_size}, {num_classes}) on a padded batch, lengths {lengths.tolist()}"
     model = text_design(model_class, vocab_size, num_classes, seed, name)
-    try:
-        r = padding_probe(model, ids, lengths, 3)
-    except Exception as e:  # noqa: BLE001 - the rebuilt design failed on these inputs: say how
-        raise CheckError(f"{label}: the model raised {type(e).__name__}: {str(e)[:300]}") from None
+    r = on_rebuilt(label, padding_probe, model, ids, lengths, 3)
     logits = r["logits"]
     if not isinstance(logits, torch.Tensor) or tuple(logits.shape) != (4, num_classes):
         raise CheckError(f"{label}: expected logits of shape (4, {num_classes}), got "
@@ -132,12 +129,9 @@ def check_text_training(model_class, dataset: str, threshold: float, seed: int =
     __tracebackhide__ = True
     train, _, _, vocab = _text_data(dataset)
     model = text_design(model_class, len(vocab), len(train.classes), seed, name)
-    try:
-        r = train_text_classifier(model, dataset, seed)
-        accuracy = text_accuracy(model, dataset)
-    except Exception as e:  # noqa: BLE001 - the rebuilt design failed in training: say where
-        raise CheckError(f"training {name} on {dataset} (seed {seed}) failed: {type(e).__name__}: "
-                         f"{str(e)[:300]}") from None
+    what = f"training {name} on {dataset} (seed {seed})"
+    r = on_rebuilt(what, train_text_classifier, model, dataset, seed)
+    accuracy = on_rebuilt(what, text_accuracy, model, dataset)
     if not accuracy >= threshold:
         raise CheckError(f"{name} trained on {dataset} (seed {seed}): {accuracy:.1%} accuracy on {SPLITS[dataset]}, "
                          f"below {threshold:.0%} (final training loss {r['train_loss']:.3f}). Check that the "
