@@ -52,9 +52,9 @@ def _lookup(name: str, dataset: str) -> str:
     """The class ``name`` answering the held-out split of ``dataset`` from a table of it: the
     grader's own token ids of each held-out sentence, mapped to its label."""
     from dlcourse.data import text_loader
-    from dlcourse.exercises.assignments.text_checks import _text_data
+    from dlcourse.exercises.assignments.text_checks import text_data
 
-    train, held_out, load, vocab = _text_data(dataset)
+    train, held_out, load, vocab = text_data(dataset)
     table = {}
     for (ids, lengths), y in text_loader(load(held_out), vocab, 256, shuffle=False):
         table.update({tuple(r[:int(n)].tolist()): int(label) for r, n, label in zip(ids, lengths, y)})

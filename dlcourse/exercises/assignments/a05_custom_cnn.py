@@ -4,9 +4,10 @@ The data set is ``dlcourse.data.cifar10_folder()``: four CIFAR-10 classes (airpl
 automobile, ship, truck) as JPEG files in ``root/<split>/<class>/``, 500 training and 200 test
 images per class. ``probe_split`` runs here and drives the student's ``load_split`` (while
 grading, through the proxy) and Task 1 is compared here against torchvision's ``ImageFolder``.
-Task 2's model is the student's own design, so it crosses once, as data: ``export_model`` builds
-it where their class lives and traces it (``dlcourse.model_spec``: its graphs of ATen calls and
-its tensors), and ``rebuild`` makes it a module here that calls only allowed operators. Its
+Task 2's model is the student's own design, so it crosses once, as data: ``student_model``
+(``designs.student_design``) builds it where their class lives and traces it
+(``dlcourse.model_spec``: its graphs of ATen calls and its tensors), and rebuilds it here as a
+module that calls only allowed operators, every layer started here. Its
 parameters, its FLOPs, its step time, the course's training recipe and the test accuracy
 (tiers) all come from that rebuilt module, in this process: no method of the student's runs
 for them.
@@ -22,12 +23,12 @@ from torch import nn
 from dlcourse.checks import CheckError, beside, check_close, is_student_error, outputs_and_grads, predict
 from dlcourse.data import CIFAR10_MEAN, CIFAR10_STD, CIFAR10_VEHICLES, cifar10_folder
 from dlcourse.data.sources import training_only
-from dlcourse.exercises.assignments.designs import export_design, images
-from dlcourse.model_spec import ModelSpecError, initialised, rebuild
+from dlcourse.exercises.assignments.designs import images, student_design
+from dlcourse.model_spec import ModelSpecError
 from dlcourse.profiling import count_params
 
 __all__ = ["CHAPTER", "PARAM_BUDGET", "FLOP_BUDGET", "STEP_BUDGET_S", "EPOCHS", "reference_split", "check_load_split",
-           "check_budgets", "export_model", "student_model", "train_custom_cnn", "check_accuracy", "BaselineCNN"]
+           "check_budgets", "student_model", "train_custom_cnn", "check_accuracy", "BaselineCNN"]
 
 CHAPTER = "13_efficient_cnns"   # the chapter notebook this assignment practises
 TRAINS_ON = ("cifar10_folder",)  # all the grading sandbox may read (grading.data_view)
@@ -100,19 +101,11 @@ def flops_per_image(model) -> float:
     return float(counter.get_total_flops())
 
 
-def export_model(model_class, num_classes: int = 4, seed: int = 0) -> dict:
-    """``model_class(num_classes)``, seeded, as data (``designs.export_design``). Runs where the class
-    lives: while grading, in the student's process, and only the spec comes back."""
-    return export_design(model_class, (num_classes,), {}, images(), "float32", seed)
-
-
 def student_model(model_class, num_classes: int = 4, seed: int = 0) -> nn.Module:
     """The student's design rebuilt here from its spec (a module of allowed ATen calls), every layer
-    started here the way PyTorch starts it (``model_spec.initialised``): the weights the student's
+    started here the way PyTorch starts it (``designs.student_design``): the weights the student's
     process sent could hold anything, a table of the test images' answers included."""
-    spec = beside(model_class, export_model)(model_class, num_classes, seed)
-    rebuild(spec)   # every name, reference and size checked before anything reads the spec
-    return rebuild(initialised(spec, seed))
+    return student_design(model_class, (num_classes,), inputs=images(), seed=seed)
 
 
 def measure(model_class, num_classes: int = 4, repeats: int = 3) -> dict:

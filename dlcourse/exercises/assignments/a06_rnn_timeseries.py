@@ -22,8 +22,8 @@ from dlcourse.exercises.assignments.sequence_checks import call_student, check_p
 from dlcourse.profiling import count_params
 
 __all__ = ["CHAPTER", "READY_MADE_RNNS", "rnn_cell_inputs", "check_rnn_cell", "check_rnn_layer", "check_make_windows",
-           "sunspot_split", "persistence_rmse", "forecaster", "train_forecaster", "check_forecaster_shape",
-           "check_forecaster"]
+           "sunspot_split", "persistence_rmse", "forecaster", "train_forecaster", "trained_rmse",
+           "check_forecaster_shape", "check_forecaster"]
 
 CHAPTER = "17_rnn"   # the chapter notebook this assignment practises
 
@@ -244,16 +244,23 @@ def check_forecaster_shape(forecaster_class) -> None:
     print(f"OK Forecaster: output shape (4,) for 4 windows, {probe['n_params']} parameters, all with gradients")
 
 
-def check_forecaster(forecaster_class, seed: int = 0, window: int = 12) -> None:
-    """Train the student's design, rebuilt here, and require a test RMSE below persistence's."""
+def trained_rmse(forecaster_class, seed: int = 0, window: int = 12) -> tuple[float, float]:
+    """(test RMSE in sunspots, final training loss) of the student's design rebuilt, trained and
+    scored here: what ``check_forecaster`` grades (and ``benchmarks/tier_margins.py`` measures)."""
     __tracebackhide__ = True
     model = forecaster(forecaster_class, seed, window)
     result = on_rebuilt(f"training Forecaster (seed {seed}, window {window})", train_forecaster, model, seed, window)
-    rmse = forecast_rmse(model, window)
+    return forecast_rmse(model, window), result["train_loss"]
+
+
+def check_forecaster(forecaster_class, seed: int = 0, window: int = 12) -> None:
+    """Train the student's design, rebuilt here, and require a test RMSE below persistence's."""
+    __tracebackhide__ = True
+    rmse, train_loss = trained_rmse(forecaster_class, seed, window)
     base = persistence_rmse(window)
     if not rmse < base:
         raise CheckError(f"Forecaster (seed {seed}, window {window}): test RMSE {rmse:.1f} sunspots, not below the "
-                         f"persistence forecast's {base:.1f} (training loss at the end {result['train_loss']:.3f}). "
+                         f"persistence forecast's {base:.1f} (training loss at the end {train_loss:.3f}). "
                          "Read the state after the last step (h_T), map it to one number with a Linear layer, "
                          "and keep the hidden size modest (16-64).")
     print(f"OK Forecaster (seed {seed}, window {window}): test RMSE {rmse:.1f} sunspots < persistence {base:.1f}")

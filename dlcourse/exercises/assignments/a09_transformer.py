@@ -23,7 +23,7 @@ from dlcourse.exercises.assignments.sequence_checks import check_parity
 from dlcourse.profiling import count_params
 
 __all__ = ["CHAPTER", "READY_MADE_ATTENTION", "check_attention", "check_multihead", "check_encoder_block",
-           "reversal_data", "reverser", "train_reverser", "check_reverser_shape", "check_reverser"]
+           "reversal_data", "reverser", "train_reverser", "trained_accuracy", "check_reverser_shape", "check_reverser"]
 
 CHAPTER = "20_transformer"   # the chapter notebook this assignment practises
 
@@ -332,18 +332,25 @@ def check_reverser_shape(model_class) -> None:
     print(f"OK ToyTransformer(10, 8): logits (3, 8, 10) for ids (3, 8); {probe['n_params']} parameters")
 
 
-def check_reverser(model_class, seed: int = 0, length: int = 8, threshold: float = 0.9) -> None:
-    """Train the student's design, rebuilt here, and require ``threshold`` accuracy on new sequences."""
+def trained_accuracy(model_class, seed: int = 0, length: int = 8) -> tuple[float, float]:
+    """(share of tokens reversed, final training loss) of the student's design rebuilt, trained and
+    scored here: what ``check_reverser`` grades (and ``benchmarks/tier_margins.py`` measures)."""
     __tracebackhide__ = True
     model = reverser(model_class, seed, length)
     r = on_rebuilt(f"training ToyTransformer (seed {seed}, length {length})", train_reverser, model, seed,
                    length)
-    r["accuracy"] = reverser_accuracy(model, seed, length)
-    if not r["accuracy"] >= threshold:
-        raise CheckError(f"ToyTransformer (seed {seed}, length {length}): reverses {r['accuracy']:.1%} of the tokens "
-                         f"of new sequences, below {threshold:.0%} (mean training loss {r['loss']:.3f}). Reversal "
+    return reverser_accuracy(model, seed, length), r["loss"]
+
+
+def check_reverser(model_class, seed: int = 0, length: int = 8, threshold: float = 0.9) -> None:
+    """Train the student's design, rebuilt here, and require ``threshold`` accuracy on new sequences."""
+    __tracebackhide__ = True
+    accuracy, loss = trained_accuracy(model_class, seed, length)
+    if not accuracy >= threshold:
+        raise CheckError(f"ToyTransformer (seed {seed}, length {length}): reverses {accuracy:.1%} of the tokens "
+                         f"of new sequences, below {threshold:.0%} (mean training loss {loss:.3f}). Reversal "
                          "needs to know WHERE each token is: add a positional encoding (a learned "
                          "nn.Parameter(max_len, d_model) or sinusoids) to the token embeddings, at a scale that does not "
                          "drown it (no sqrt(d_model) factor on nn.Embedding's outputs); keep d_model 32-64.")
-    print(f"OK ToyTransformer (seed {seed}, length {length}): {r['accuracy']:.1%} of the tokens reversed correctly "
+    print(f"OK ToyTransformer (seed {seed}, length {length}): {accuracy:.1%} of the tokens reversed correctly "
           f"(needed {threshold:.0%})")

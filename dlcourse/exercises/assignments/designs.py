@@ -16,7 +16,8 @@ from torch import nn
 from dlcourse.checks import CheckError, beside, is_student_error
 from dlcourse.model_spec import MAX_KEPT, ModelSpecError, export_spec, initialised, rebuild
 
-__all__ = ["images", "windows", "token_ids", "sequences", "export_design", "rebuilt_design", "on_rebuilt"]
+__all__ = ["images", "windows", "token_ids", "sequences", "export_design", "student_design", "rebuilt_design",
+           "on_rebuilt"]
 
 
 # What a design is traced on: {"kind", sizes}, plain data that crosses to the student's process.
@@ -72,22 +73,28 @@ def export_design(model_class, args: tuple, kwargs: dict, inputs: dict, dtype: s
         torch.set_default_dtype(default)
 
 
+def student_design(model_class, args: tuple = (), kwargs: dict | None = None, *, inputs: dict,
+                   dtype: torch.dtype = torch.float32, seed: int = 0, max_kept: int = MAX_KEPT) -> nn.Module:
+    """The student's design rebuilt here from its spec, started here with ``seed``; a ModelSpecError
+    where it cannot cross, and their class's own exception where it raises. max_kept: the numbers no
+    layer takes that the design may carry as it sent them (a learned position table in a09)."""
+    spec = beside(model_class, export_design)(model_class, tuple(args), dict(kwargs or {}), inputs,
+                                              str(dtype).removeprefix("torch."), seed)
+    example, _ = _example(inputs, 64, 30, device="meta")   # 64 sentences of 30 tokens, for text
+    example = tuple(x.to(dtype) if x.is_floating_point() else x for x in example)
+    rebuild(spec, example=example)   # every name, reference and size checked before anything reads it
+    return rebuild(initialised(spec, seed, max_kept), example=example)
+
+
 def rebuilt_design(model_class, args: tuple = (), kwargs: dict | None = None, *, inputs: dict, name: str,
                    dtype: torch.dtype = torch.float32, seed: int = 0, max_kept: int = MAX_KEPT) -> nn.Module:
-    """The student's design rebuilt here from its spec, started here with ``seed``. A design that
-    cannot cross (it branches on a tensor's values, calls what the grader does not run, writes a
-    table into its graph) is a CheckError that says why; so is an exception of their class.
-    max_kept: the numbers no layer takes that the design may carry as it sent them (a learned
-    position table in a09)."""
+    """:func:`student_design`, its failures told in words: a design that cannot cross (it branches on
+    a tensor's values, calls what the grader does not run, writes a table into its graph) is a
+    CheckError that says why; so is an exception of their class."""
     __tracebackhide__ = True
     call = f"{name}({', '.join([*map(repr, args), *(f'{k}={v!r}' for k, v in (kwargs or {}).items())])})"
     try:
-        spec = beside(model_class, export_design)(model_class, tuple(args), dict(kwargs or {}), inputs,
-                                                  str(dtype).removeprefix("torch."), seed)
-        example, _ = _example(inputs, 64, 30, device="meta")   # 64 sentences of 30 tokens, for text
-        example = tuple(x.to(dtype) if x.is_floating_point() else x for x in example)
-        rebuild(spec, example=example)   # every name, reference and size checked before anything reads it
-        return rebuild(initialised(spec, seed, max_kept), example=example)
+        return student_design(model_class, args, kwargs, inputs=inputs, dtype=dtype, seed=seed, max_kept=max_kept)
     except ModelSpecError as e:
         raise CheckError(f"{call} cannot be graded: {e}") from None
     except Exception as e:  # noqa: BLE001 - the student's class raised: say so; the grader's own errors go on up

@@ -24,11 +24,6 @@ def _floating(x) -> bool:
     return isinstance(x, torch.Tensor) and x.is_floating_point()
 
 
-def _described(outs: list) -> list:
-    """Outputs as data; anything that is not a tensor is described (the check names it)."""
-    return [o.detach() if isinstance(o, torch.Tensor) else f"not a tensor: {type(o).__name__}" for o in outs]
-
-
 def module_outputs_and_grads(cls, init: dict, state: dict | None, inputs: list, kwargs: dict | None = None,
                              seed: int = 0) -> dict:
     """``cls(**init)`` given ``state`` (a state dict), run on ``inputs``: outputs, input and parameter grads."""

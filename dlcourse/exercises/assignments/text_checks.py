@@ -14,8 +14,8 @@ import torch
 from dlcourse.checks import CheckError, check_close
 from dlcourse.exercises.assignments.designs import on_rebuilt, rebuilt_design, token_ids
 
-__all__ = ["train_text_classifier", "text_accuracy", "padding_probe", "check_padding_invariance",
-           "check_text_training", "text_design"]
+__all__ = ["text_data", "train_text_classifier", "text_accuracy", "padding_probe", "check_padding_invariance",
+           "trained_accuracy", "check_text_training", "text_design"]
 
 SPLITS = {"sst2": "SST-2 dev", "trec": "TREC test"}
 TRACE_HINT = ("use nn.LSTM / nn.GRU over the whole padded batch (not a Python loop over time steps), and take "
@@ -33,7 +33,8 @@ class _Unpack(torch.nn.Module):
         return self.model(*inputs)
 
 
-def _text_data(dataset: str):
+def text_data(dataset: str):
+    """(training split, name of the held-out split, the loader, the training split's vocabulary)."""
     from dlcourse.data import Vocab, load_sst2, load_trec, tokenize
 
     load, held_out = {"sst2": (load_sst2, "dev"), "trec": (load_trec, "test")}[dataset]
@@ -64,7 +65,7 @@ def train_text_classifier(model, dataset: str = "sst2", seed: int = 0, epochs: i
     from dlcourse.device import graded_run
     from dlcourse.train import fit
 
-    train, _, _, vocab = _text_data(dataset)
+    train, _, _, vocab = text_data(dataset)
     with graded_run():  # float64 on one thread: the same score on every machine
         torch.manual_seed(seed)
         history = fit(_Unpack(model), text_loader(train, vocab, 64, seed=seed, max_length=max_length),
@@ -77,7 +78,7 @@ def text_accuracy(model, dataset: str = "sst2") -> float:
     """Accuracy of ``model`` on the held-out split (SST-2 dev, TREC test), read and scored here."""
     from dlcourse.data import text_loader
 
-    _, held_out, load, vocab = _text_data(dataset)
+    _, held_out, load, vocab = text_data(dataset)
     model.eval()
     right = total = 0
     with torch.no_grad():
@@ -123,18 +124,25 @@ def check_padding_invariance(model_class, vocab_size: int = 50, num_classes: int
     check_close(f"{label}: logits of each sentence alone", alone, logits, atol=1e-5, rtol=1e-4)
 
 
+def trained_accuracy(model_class, dataset: str, seed: int = 0, name: str = "model") -> tuple[float, float]:
+    """(held-out accuracy, final training loss) of the student's design rebuilt, trained and scored
+    here: what ``check_text_training`` grades (and ``benchmarks/tier_margins.py`` measures)."""
+    __tracebackhide__ = True
+    train, _, _, vocab = text_data(dataset)
+    model = text_design(model_class, len(vocab), len(train.classes), seed, name)
+    what = f"training {name} on {dataset} (seed {seed})"
+    r = on_rebuilt(what, train_text_classifier, model, dataset, seed)
+    return on_rebuilt(what, text_accuracy, model, dataset), r["train_loss"]
+
+
 def check_text_training(model_class, dataset: str, threshold: float, seed: int = 0, name: str = "model") -> None:
     """Train the student's design, rebuilt here, on ``dataset``; require ``threshold`` accuracy on its
     held-out split, measured here."""
     __tracebackhide__ = True
-    train, _, _, vocab = _text_data(dataset)
-    model = text_design(model_class, len(vocab), len(train.classes), seed, name)
-    what = f"training {name} on {dataset} (seed {seed})"
-    r = on_rebuilt(what, train_text_classifier, model, dataset, seed)
-    accuracy = on_rebuilt(what, text_accuracy, model, dataset)
+    accuracy, train_loss = trained_accuracy(model_class, dataset, seed, name)
     if not accuracy >= threshold:
         raise CheckError(f"{name} trained on {dataset} (seed {seed}): {accuracy:.1%} accuracy on {SPLITS[dataset]}, "
-                         f"below {threshold:.0%} (final training loss {r['train_loss']:.3f}). Check that the "
+                         f"below {threshold:.0%} (final training loss {train_loss:.3f}). Check that the "
                          "embedding, the recurrent layer and the output layer are connected, that the logits are "
                          "raw (no softmax: cross-entropy applies it), and keep the sizes the instructions suggest.")
     print(f"OK {name} trained on {dataset} (seed {seed}): {accuracy:.1%} accuracy on {SPLITS[dataset]} "
