@@ -45,7 +45,7 @@ def a03(ns, seed):
 
 def a04(ns, seed):
     from dlcourse.exercises.assignments.a04_resnet_cifar10 import check_training
-    return check_training(ns["train"], seed=seed)
+    return check_training(ns["recipe"], seed=seed)
 
 
 def a05(ns, seed):

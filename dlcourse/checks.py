@@ -22,13 +22,13 @@ from dlcourse.errors import CheckError
 from dlcourse.gradcheck import grad_check, max_relative_error, numerical_gradient
 from dlcourse.precision import allowed_error, in_float32, in_float64
 # Where a check reaches the student's code (here, or their process while grading) and the rules it sets.
-from dlcourse.reach import (beside, call_watching, in_student_process, is_student_error, outputs_and_grads, predict,
+from dlcourse.reach import (beside, call_watching, is_student_error, outputs_and_grads, predict,
                             student_error_text)
 from dlcourse.rules import READY_MADE_ACTIVATIONS, forbid, forbidden_now
 
 __all__ = ["CheckError", "check_shape", "check_dtype", "check_close", "check_like_torch", "matches", "shadow_of",
            "randomise_batchnorm", "randomise_weights", "numerical_gradient", "grad_check", "max_relative_error",
-           "READY_MADE_ACTIVATIONS", "forbid", "forbidden_now", "in_student_process", "outputs_and_grads", "beside",
+           "READY_MADE_ACTIVATIONS", "forbid", "forbidden_now", "outputs_and_grads", "beside",
            "call_watching", "is_student_error", "student_error_text", "predict"]
 
 

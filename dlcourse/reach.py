@@ -10,20 +10,18 @@ the student's functions, classes and objects are proxies to their own process; t
   student's optimizer, which the check then steps through the proxy, setting ``.grad`` itself);
 * ``call_watching(fn, *args)`` says which tensor arguments ``fn`` changed in place, though the
   grader's own tensors never change (expected values are never computed from a moved input);
-* ``in_student_process(driver)`` runs a course function next to the student's code, for what
-  must run there whole (a training run of their class). Its result must be data: the check
-  judges that data here (a state dict is loaded into the course's reference and tested here).
+* a course function placed there with ``beside`` (``designs.export_design``, which traces a
+  model class the course trains) returns data, which the grader checks, rebuilds, trains and
+  scores itself: nothing that decides a score is computed in the student's process.
 
 So a check is written once, reads like ordinary PyTorch, and decides nothing with code that
 runs where a submission could change it. Re-exported by ``dlcourse.checks``.
 """
 from __future__ import annotations
 
-from typing import Callable
-
 import torch
 
-__all__ = ["outputs_and_grads", "beside", "call_watching", "in_student_process", "is_student_object",
+__all__ = ["outputs_and_grads", "beside", "call_watching", "is_student_object",
            "is_student_error", "student_error_text", "predict", "flat_outputs", "project"]
 
 # Set by the grader while it runs tests: how to reach objects in the student's process.
@@ -138,15 +136,3 @@ def call_watching(fn, *args, **kwargs) -> tuple:
     before = [a.detach().clone() if isinstance(a, torch.Tensor) else None for a in args]
     result = fn(*args, **kwargs)
     return result, tuple(b is not None and _changed(b, a) for b, a in zip(before, args))
-
-
-def in_student_process(fn: Callable) -> Callable:
-    """``fn`` (a function of ``dlcourse``), run where the student's code runs; its result must be data.
-
-    In a notebook that is right here, so this returns ``fn``. While grading, a course function
-    that must run whole next to the student's objects (a training run) runs in their process;
-    what it returns crosses as data only (an object there comes back as an error, never as a
-    proxy), so the check judges that data itself: a trained state dict is loaded into the
-    course's reference class and tested on held-out data in the grader.
-    """
-    return fn if _GRADER is None else _GRADER.course(fn)

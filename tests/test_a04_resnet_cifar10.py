@@ -1,6 +1,6 @@
 """a04's checks name the fix for each usual ResNet mistake, and pass a right answer.
 
-The "students" are blocks, ResNets, evaluate functions and training functions with one realistic
+The "students" are blocks, ResNets, evaluate functions and recipes with one realistic
 bug each, run in this process as the student's visible tests run them. tests/test_grading.py
 covers the graded round trip, with the budgeted training run.
 """
@@ -90,17 +90,71 @@ def test_evaluate_mistakes_and_a_right_answer(capsys):
     assert "running statistics unchanged" in capsys.readouterr().out
 
 
-def test_training_over_budget_or_not_at_all_is_caught():
-    def over_budget(model, train_set):
-        model.train()
-        with torch.no_grad():
-            for _ in range(2):
-                model(train_set.tensors[0][:2600])
+GOOD = {"batch_size": 32, "optimizer": "adamw", "lr": 5e-3, "weight_decay": 0.05, "schedule": "one_cycle"}
 
-    with pytest.raises(CheckError, match=r"5,200 images, over the budget of 5,000"):
-        a04.check_training(over_budget)
-    with pytest.raises(CheckError, match=r"never ran the model in training mode"):
-        a04.check_training(lambda model, train_set: None)
+
+@pytest.mark.parametrize("recipe, words", [
+    (None, "must return a dict, got NoneType"),
+    ({**GOOD, "epochs": 3}, "keys the grader does not know: ['epochs']"),
+    ({k: v for k, v in GOOD.items() if k != "lr"}, "the recipe has no 'lr'"),
+    ({**GOOD, "batch_size": 32.0}, "recipe['batch_size'] must be a int, got float"),
+    ({**GOOD, "batch_size": True}, "must be a int, got bool"),
+    ({**GOOD, "batch_size": 5000}, "outside [8, 512]"),
+    ({**GOOD, "lr": float("nan")}, "recipe['lr'] = nan is outside"),
+    ({**GOOD, "optimizer": "lion"}, "choose one of sgd, adam, adamw"),
+    ({**GOOD, "schedule": "cyclic"}, "choose one of constant, cosine, one_cycle"),
+    ({**GOOD, "nesterov": True}, "'sgd' only"),
+], ids=["not-a-dict", "epochs", "no-lr", "float-batch", "bool-batch", "huge-batch", "nan-lr", "unknown-optimizer",
+        "unknown-schedule", "nesterov-adam"])
+def test_each_malformed_recipe_is_named_with_its_fix(recipe, words):
+    with pytest.raises(CheckError) as info:
+        a04.check_recipe(lambda: recipe)
+    assert words in str(info.value), str(info.value)
+
+
+def test_a_good_recipe_is_filled_in_with_its_defaults(capsys):
+    a04.check_recipe(lambda: GOOD)
+    assert "adamw at lr 0.005, one_cycle schedule, batch 32 (157 steps" in capsys.readouterr().out
+    assert a04.read_recipe({**GOOD, "lr": 1}) == {**GOOD, "lr": 1.0, "momentum": 0.9, "nesterov": False,
+                                                  "warmup": None, "label_smoothing": 0.0, "clip_grad": None}
+
+
+@pytest.mark.parametrize("schedule, warmup", [("one_cycle", None), ("one_cycle", 0.2), ("cosine", 0.1), ("cosine", None),
+                                              ("constant", 0.25)])
+def test_the_recipes_schedules_are_torchs(schedule, warmup):
+    """The rate at every step under the recipe's schedule, against torch's own schedulers."""
+    from torch.optim.lr_scheduler import CosineAnnealingLR, LinearLR, OneCycleLR, SequentialLR
+
+    steps, lr = 40, 0.1
+    recipe = a04.read_recipe({**GOOD, "schedule": schedule, "warmup": warmup, "lr": lr})
+
+    def rates(make):
+        opt = torch.optim.AdamW([torch.zeros(1, requires_grad=True)], lr=lr)
+        sched, out = make(opt), []
+        for _ in range(steps):
+            out.append(opt.param_groups[0]["lr"])
+            opt.step()
+            sched.step()
+        return out
+
+    warm = round((warmup or 0) * steps)
+    if schedule == "one_cycle":
+        theirs = lambda o: OneCycleLR(o, max_lr=lr, total_steps=steps, pct_start=0.3 if warmup is None else warmup)
+    elif schedule == "cosine" and warm:
+        theirs = lambda o: SequentialLR(o, [LinearLR(o, 0.01, 1.0, warm), CosineAnnealingLR(o, steps - warm)], [warm])
+    elif schedule == "cosine":
+        theirs = lambda o: CosineAnnealingLR(o, steps)
+    else:
+        theirs = lambda o: LinearLR(o, 0.01, 1.0, warm)
+    ours = rates(lambda o: a04._schedule(recipe, o, steps))
+    assert ours == pytest.approx(rates(theirs), rel=1e-6, abs=1e-12)
+    assert a04._schedule(a04.read_recipe(GOOD | {"schedule": "constant"}), torch.optim.SGD([torch.zeros(1)], lr=1), 9) is None
+
+
+def test_the_grader_trains_with_the_recipe_it_is_given():
+    """The recipe decides the run: a rate of 1e-5 leaves the ResNet near chance, below the first tier."""
+    acc = a04.check_training(lambda: {"batch_size": 64, "optimizer": "sgd", "lr": 1e-5, "momentum": 0.0})
+    assert acc < 0.25
 
 
 @pytest.mark.parametrize("args", [(16, 16, 1), (16, 32, 2), (8, 16, 1)], ids=["identity", "strided", "widening"])

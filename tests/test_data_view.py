@@ -19,7 +19,7 @@ from dlcourse.grading import autograder, data_view, sandbox
 from dlcourse.grading.judge import Limits, StudentProcess, Verdict, run_cells
 
 ASSIGNMENTS = {"a01_activations_backprop": (), "a02_optimizers": (), "a03_lenet5": ("mnist",),
-               "a04_resnet_cifar10": ("cifar10",), "a05_custom_cnn": ("cifar10_folder",), "a06_rnn_timeseries": (),
+               "a04_resnet_cifar10": (), "a05_custom_cnn": ("cifar10_folder",), "a06_rnn_timeseries": (),
                "a07_lstm_sentiment": ("sst2",), "a08_gru_textclass": ("trec",), "a09_transformer": ()}
 
 

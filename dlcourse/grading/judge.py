@@ -268,7 +268,7 @@ class Reach:
         self.endpoint = endpoint
 
     def is_remote(self, obj) -> bool:
-        return isinstance(obj, wire.Proxy) and not isinstance(obj, wire.CourseFunction) and obj._ep is self.endpoint
+        return isinstance(obj, wire.Proxy) and obj._ep is self.endpoint
 
     def outputs_and_grads(self, fn, inputs: list, kwargs: dict, seed: int) -> dict:
         target = {"ref": fn._repr} if isinstance(fn, wire.Named) else {"own": fn._id}
@@ -286,13 +286,6 @@ class Reach:
 
     def changed(self) -> list:
         return list(self.endpoint.changed)
-
-    def course(self, fn) -> wire.CourseFunction:
-        """What ``dlcourse.reach.in_student_process(fn)`` gives a test while grading."""
-        module, qualname = getattr(fn, "__module__", "") or "", getattr(fn, "__qualname__", "")
-        if not module.startswith("dlcourse.") or module.startswith("dlcourse.grading") or "<" in qualname:
-            raise ValueError(f"in_student_process takes a function defined in a dlcourse module, not {fn!r}")
-        return wire.CourseFunction(self.endpoint, 0, "function", f"{module}:{qualname}")
 
 
 def _one_test(student, ns, grade_id, points, source, cell_s, verdict) -> TestOutcome:

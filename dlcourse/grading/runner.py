@@ -12,8 +12,9 @@ gradebook. It only does what the judge asks, over the pipes of :mod:`.wire`:
   rules; ``vjp``: a call and the gradients of its outputs (``dlcourse.reach``), as data;
 * ``hold``: keep a value the judge sends (parameters for the student's optimizer) and hand
   back a reference to it;
-* a ``call`` of a function of ``dlcourse`` (``in_student_process``: a training run); the judge
-  accepts only data back.
+* a course class or function sent by name (``dlcourse.reach.beside``: the block a student's
+  ResNet is built around, ``designs.export_design``), imported here from the course; what
+  it returns is data, which the judge checks.
 
 Whatever a hostile submission does here (patch the checks, rewrite this module, forge
 replies) only changes what its own functions appear to return, which the judge then checks.
@@ -90,7 +91,7 @@ class Student:
     def lookup(self, target):
         if not isinstance(target, dict):
             raise TypeError("bad target")
-        if "course" in target:  # a course function the tests run here (dlcourse.checks.in_student_process)
+        if "course" in target:  # a course class or function the judge sent by name (dlcourse.reach.beside)
             module, _, qualname = str(target["course"]).partition(":")
             if not module.startswith("dlcourse.") or module.startswith("dlcourse.grading"):
                 raise PermissionError(f"{module} is not a course module")

@@ -121,21 +121,6 @@ class Named(Proxy):
         return f"<{self._type} {self._repr}>"
 
 
-class CourseFunction(Proxy):
-    """A function of ``dlcourse`` run in the student's process (``module:qualname``)."""
-    __slots__ = ()
-
-    def __call__(self, *args, **kwargs):
-        result = self._ep.request("call", {"course": self._repr}, args=list(args), kwargs=kwargs)
-        if _holds_proxy(result):
-            raise RemoteError("TypeError", f"{self._repr} returned an object, not data: a course function run "
-                              "in the student's process may only return data, which the check judges")
-        return result
-
-    def __getattr__(self, name: str):
-        raise AttributeError(name)
-
-
 def _holds_proxy(value, depth: int = 0) -> bool:
     if isinstance(value, Proxy):
         return True

@@ -24,7 +24,7 @@
 # | Task 1 | `BasicBlock`: two 3x3 convolutions with BatchNorm, and the shortcut | 5 |
 # | Task 2 | `SmallResNet`: a stem, three blocks, pooling and a classifier | 3 |
 # | Task 3 | `evaluate`: the accuracy of a model, in evaluation mode | 2 |
-# | Task 4 | `train`: your training recipe, graded on test accuracy (two tiers) | 2 + 2 |
+# | Task 4 | `recipe`: your training recipe, graded on test accuracy (two tiers) | 2 + 2 |
 # | total | | 14 |
 #
 # **How to work.**
@@ -43,7 +43,7 @@
 #
 # **Rules.** Use `torch.nn` layers (`nn.Conv2d`, `nn.BatchNorm2d`, `nn.Linear`, `nn.Sequential`)
 # and `torch.nn.functional`; not `torchvision.models` nor the course's reference classes in
-# `dlcourse.exercises.assignments.a04_resnet_cifar10`. Train with `dlcourse.fit`. Do not change the test
+# `dlcourse.exercises.assignments.a04_resnet_cifar10`. Do not change the test
 # cells (they are read-only and are replaced by the originals at grading time).
 
 # %% nbgrader={"grade": false, "grade_id": "setup", "locked": true, "schema_version": 3, "solution": false, "task": false}
@@ -52,7 +52,7 @@ import torch.nn.functional as F
 from torch import nn
 
 import dlcourse
-from dlcourse.exercises.assignments.a04_resnet_cifar10 import check_block, check_evaluate, check_resnet, check_training
+from dlcourse.exercises.assignments.a04_resnet_cifar10 import check_block, check_evaluate, check_recipe, check_resnet, check_training
 
 _ = torch.manual_seed(0)  # `_ =`: no output
 
@@ -197,45 +197,55 @@ print("evaluate: tests passed")
 # %% [markdown]
 # ## Task 4: a training recipe under a budget (2 + 2 points)
 #
-# `train(model, train_set)` trains `model` (the course's `SmallResNet` with the basic block,
-# seeded) on `train_set`, a `TensorDataset` of 5,000 normalised CIFAR-10 training images, with
-# `dlcourse.fit`. You choose the batch size, the optimizer, the learning rate and its schedule.
+# `recipe()` returns your training recipe as a dict; the grader trains the course's
+# `SmallResNet` (with the basic block, seeded) with it, using `dlcourse.fit`, for one pass over
+# 5,000 normalised CIFAR-10 training images: the **budget** is that one epoch. You choose:
 #
-# **The budget:** the model may see at most **5,000 training images** (one epoch; the grader
-# counts them), and the run must end well inside the grader's 120 s per cell: about 30-45 s on
-# a 2-core CPU (where `dlcourse.fit` trains convolutions in bf16 autocast by default).
+# | key | what it sets | values (default) |
+# |---|---|---|
+# | `batch_size` | images per optimizer step | 8 to 512 (required) |
+# | `optimizer` | the update rule | `"sgd"`, `"adam"` or `"adamw"` (required) |
+# | `lr` | the learning rate; the peak of a schedule | 1e-5 to 1 (required) |
+# | `schedule` | how the rate moves over the epoch | `"constant"`, `"cosine"` or `"one_cycle"` (`"constant"`) |
+# | `warmup` | the fraction of the steps spent climbing to `lr` | 0 to 0.5 (none; 0.3 for one-cycle) |
+# | `momentum` | SGD's momentum, Adam's beta1 | 0 to 0.99 (0.9) |
+# | `nesterov` | Nesterov momentum, SGD only | `True` / `False` (`False`) |
+# | `weight_decay` | L2 (SGD, Adam) or decoupled (AdamW) | 0 to 0.5 (0) |
+# | `label_smoothing` | the cross-entropy's smoothing | 0 to 0.5 (0) |
+# | `clip_grad` | clip the gradients' global norm to this | 0.01 to 100 (no clipping) |
 #
-# **Grading** (hidden tests): the grader runs your `train` with a fixed seed and tests the model
-# on 1,000 CIFAR-10 test images: at least **25%** earns 2 points, at least **30%** 2 more (one
-# epoch of Adam at 3e-3 gets about 32%; a one-cycle schedule does better). To see your number,
-# run `check_training(train)` in a scratch cell (about 40 s), and delete it before you submit.
+# The recipe is data, not code: what the grader runs is the course's own loop with your
+# choices (`dlcourse.exercises.assignments.a04_resnet_cifar10.train_recipe`), so the budget
+# cannot be bent and every student's recipe runs the same way.
+#
+# **Grading** (hidden tests): the grader trains with your recipe with a fixed seed and tests the
+# model on 1,000 CIFAR-10 test images: at least **25%** earns 2 points, at least **30%** 2 more (one
+# epoch of Adam at 3e-3 with batch 32 gets about 34%; a one-cycle schedule does better). To see your
+# number, run `check_training(recipe)` in a scratch cell (about 10-20 s), and delete it before you submit.
 
 # %% nbgrader={"grade": false, "grade_id": "task4_train", "locked": false, "schema_version": 3, "solution": true, "task": false}
-def train(model, train_set):
-    """Train ``model`` in place on ``train_set`` with dlcourse.fit, within the budget."""
+def recipe():
+    """Your training recipe: a dict of the keys above."""
     ### BEGIN SOLUTION
-    loader = torch.utils.data.DataLoader(train_set, batch_size=32, shuffle=True,
-                                         generator=torch.Generator().manual_seed(0))
-    optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3, weight_decay=0.05)
-    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=5e-3, total_steps=len(loader))
-    dlcourse.fit(model, loader, optimizer, epochs=1, scheduler=schedule, scheduler_interval="step",
-                 progress=False, live_plot=False)
+    return {"batch_size": 32, "optimizer": "adamw", "lr": 5e-3, "weight_decay": 0.05, "schedule": "one_cycle"}
     ### END SOLUTION
 
 
 # %% nbgrader={"grade": true, "grade_id": "task4_train_test", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
-# Task 4, tier 1 (hidden): your recipe, run by the grader, reaches at least 25% test accuracy
+# Task 4, tier 1: a recipe the grader can run (its keys, types and ranges; no training here), and
+# (hidden) the grader's training run with it reaches at least 25% test accuracy
+check_recipe(recipe)
 ### BEGIN HIDDEN TESTS
 a04_accuracy = 0.0
-a04_accuracy = check_training(train)
+a04_accuracy = check_training(recipe)
 assert a04_accuracy >= 0.25, f"test accuracy {a04_accuracy:.1%} is below 25%: tune the learning rate and schedule"
 ### END HIDDEN TESTS
-print("train: checked when you are graded (hidden test)")
+print("recipe: checked when you are graded (hidden test)")
 
 # %% nbgrader={"grade": true, "grade_id": "task4_train_tier2_test", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
 # Task 4, tier 2 (hidden): at least 30% test accuracy (the run above is not repeated)
 ### BEGIN HIDDEN TESTS
 assert a04_accuracy >= 0.30, (f"test accuracy {a04_accuracy:.1%} is below 30%: try a one-cycle schedule "
-                              "(torch.optim.lr_scheduler.OneCycleLR, scheduler_interval='step') and a smaller batch")
+                              "('schedule': 'one_cycle') and a smaller batch")
 ### END HIDDEN TESTS
-print("train, tier 2: checked when you are graded (hidden test)")
+print("recipe, tier 2: checked when you are graded (hidden test)")
