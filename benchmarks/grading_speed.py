@@ -2,10 +2,11 @@
 
     python benchmarks/grading_speed.py            # 40 submissions of a01 (about 10 minutes on 2 cores)
     python benchmarks/grading_speed.py --n 8      # a quick look
+    python benchmarks/grading_speed.py --aid a04_resnet_cifar10 --n 10   # one that trains in the grader
 
 The submissions are a mix, as a class hands them in: correct, partial (odd or even tasks
-solved), blank, and a few hostile ones (test helpers rebound, os._exit, a flood of output,
-copying the worked solution). Each grader gets a fresh copy of the same course, one after the
+solved), blank, and a few hostile ones (a01: test helpers rebound, os._exit, a flood of output,
+copying the worked solution; any other assignment: its attack from tests/grading_attacks.py). Each grader gets a fresh copy of the same course, one after the
 other in one run, so they share the machine's load. Writes benchmarks/grading.json, which
 benchmarks/run.py shows in RESULTS.md.
 """
@@ -43,13 +44,13 @@ HOSTILE = {
 }
 
 
-def _course(where: Path) -> Path:
+def _course(where: Path, aid: str) -> Path:
     course = where / "course"
     course.mkdir(parents=True)
     shutil.copy(ROOT / "nbgrader_config.py", course)
     for kind in ("source", "release", "solutions"):
-        shutil.copytree(ROOT / kind / AID, course / kind / AID)
-    _nbgrader(course, "generate_assignment", AID, "--force")
+        shutil.copytree(ROOT / kind / aid, course / kind / aid)
+    _nbgrader(course, "generate_assignment", aid, "--force")
     return course
 
 
@@ -59,14 +60,23 @@ def _nbgrader(course: Path, *args: str) -> subprocess.CompletedProcess:
                           cwd=course, env=env, capture_output=True, text=True)
 
 
-def submissions(n: int, course: Path) -> dict[str, nbformat.NotebookNode]:
-    source, release = grading.notebook_path("source", AID, ROOT), grading.notebook_path("release", AID, ROOT)
+def _attack(aid: str, release: Path) -> nbformat.NotebookNode:
+    sys.path.insert(0, str(ROOT / "tests"))
+    from grading_attacks import attacker
+
+    return attacker(nbformat.read(str(release), as_version=4), aid)
+
+
+def submissions(n: int, course: Path, aid: str = AID) -> dict[str, nbformat.NotebookNode]:
+    source, release = grading.notebook_path("source", aid, ROOT), grading.notebook_path("release", aid, ROOT)
     tasks = [k for k in grading.task_points(source) if k is not None]
     kinds = ["correct", "odd", "even", "blank", "correct", "odd", "correct", "blank", "even", "hostile"]
     out, hostile = {}, list(HOSTILE)
     for i in range(n):
         kind = kinds[i % len(kinds)]
-        if kind == "hostile":
+        if kind == "hostile" and aid != AID:
+            nb, kind = _attack(aid, release), "attack"
+        elif kind == "hostile":
             nb = grading.partial_submission(source, release, tasks)
             name = hostile[(i // len(kinds)) % len(hostile)]
             code = HOSTILE[name].replace("COURSE", repr(str(course))).replace("AID", repr(AID))
@@ -81,31 +91,42 @@ def submissions(n: int, course: Path) -> dict[str, nbformat.NotebookNode]:
     return out
 
 
-def _submit(course: Path, subs: dict) -> None:
+def _submit(course: Path, subs: dict, aid: str) -> None:
     for student, nb in subs.items():
-        path = grading.notebook_path(f"submitted/{student}", AID, course)
+        path = grading.notebook_path(f"submitted/{student}", aid, course)
         path.parent.mkdir(parents=True)
         nbformat.write(nb, str(path))
+
+
+def read_grading() -> dict:
+    """benchmarks/grading.json: {assignment: its measurement} (an older file held a01's alone)."""
+    path = HERE / "grading.json"
+    if not path.exists():
+        return {}
+    g = json.loads(path.read_text())
+    return {AID: g} if "rows" in g else g
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--n", type=int, default=40, help="submissions")
+    p.add_argument("--aid", default=AID, help=f"the assignment (default {AID})")
     args = p.parse_args(argv)
+    aid = args.aid
     rows = {}
     with tempfile.TemporaryDirectory(prefix="grading-bench-") as tmp:
         for label, jobs in (("plain nbgrader autograde", None), ("ours --jobs 1", 1), ("ours --jobs 2", 2)):
-            course = _course(Path(tmp) / label.replace(" ", "_"))
-            subs = submissions(args.n, course)
-            _submit(course, subs)
+            course = _course(Path(tmp) / label.replace(" ", "_"), aid)
+            subs = submissions(args.n, course, aid)
+            _submit(course, subs, aid)
             start = time.perf_counter()
             if jobs is None:
-                _nbgrader(course, "autograde", AID, "--force")
-                graded = len(list((course / "autograded").glob(f"*/{AID}/{AID}.ipynb")))
+                _nbgrader(course, "autograde", aid, "--force")
+                graded = len(list((course / "autograded").glob(f"*/{aid}/{aid}.ipynb")))
             else:  # the instructor's command, in a process of its own as an instructor runs it
-                subprocess.run([sys.executable, "-m", "dlcourse.grading", "--root", str(course), "autograde", AID,
+                subprocess.run([sys.executable, "-m", "dlcourse.grading", "--root", str(course), "autograde", aid,
                                 "--jobs", str(jobs)], cwd=course, capture_output=True, text=True)
-                graded = len(autograder.record.read_status(course, AID))
+                graded = len(autograder.record.read_status(course, aid))
             wall = time.perf_counter() - start
             rows[label] = {"submissions": args.n, "graded": graded, "wall_s": round(wall, 1),
                            "s_per_submission": round(wall / args.n, 2)}
@@ -113,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     plain, one, two = (rows[k]["wall_s"] for k in rows)
     summary = {"rows": rows, "ours_jobs1_vs_plain": round(one / plain, 2), "jobs2_speedup": round(one / two, 2),
                "machine": f"{platform.machine()}, {os.cpu_count()} cores", "date": dt.date.today().isoformat()}
-    (HERE / "grading.json").write_text(json.dumps(summary, indent=2) + "\n")
+    (HERE / "grading.json").write_text(json.dumps({**read_grading(), aid: summary}, indent=2) + "\n")
     from benchmarks import run  # RESULTS.md shows it next to the training recipes
 
     store = HERE / "results.json"

@@ -78,20 +78,23 @@ def render(results: dict) -> str:
 
 
 def grading_section() -> list[str]:
-    """The grading row(s), from benchmarks/grading.json (written by benchmarks/grading_speed.py)."""
-    path = HERE / "grading.json"
-    if not path.exists():
+    """The grading rows, one table per assignment, from benchmarks/grading.json (benchmarks/grading_speed.py)."""
+    from benchmarks.grading_speed import read_grading
+
+    measured = read_grading()
+    if not measured:
         return []
-    g = json.loads(path.read_text())
     lines = ["## Grading a class", "",
-             "`python benchmarks/grading_speed.py`: the same submissions of `a01` (correct, partial, blank and a",
-             "few hostile ones) graded by each grader in turn, in one run on one machine.", "",
-             "| grader | submissions | wall time | per submission | machine | date |", "|---|---|---|---|---|---|"]
-    for label, r in g["rows"].items():
-        lines.append(f"| {label} | {r['submissions']} | {r['wall_s']:.0f} s | {r['s_per_submission']:.2f} s | "
-                     f"{g['machine']} | {g['date']} |")
-    lines += ["", f"Ours with `--jobs 1` took {g['ours_jobs1_vs_plain']}x plain nbgrader's time (aim: at most 1.2x); "
-              f"`--jobs 2` was {g['jobs2_speedup']}x faster than `--jobs 1` (aim: at least 1.7x).", ""]
+             "`python benchmarks/grading_speed.py --aid <assignment>`: the same submissions (correct, partial, blank",
+             "and hostile ones) graded by each grader in turn, in one run on one machine.", ""]
+    for aid, g in measured.items():
+        lines += [f"### {aid}", "", "| grader | submissions | wall time | per submission | machine | date |",
+                  "|---|---|---|---|---|---|"]
+        for label, r in g["rows"].items():
+            lines.append(f"| {label} | {r['submissions']} | {r['wall_s']:.0f} s | {r['s_per_submission']:.2f} s | "
+                         f"{g['machine']} | {g['date']} |")
+        lines += ["", f"Ours with `--jobs 1` took {g['ours_jobs1_vs_plain']}x plain nbgrader's time (aim: at most "
+                  f"1.2x); `--jobs 2` was {g['jobs2_speedup']}x faster than `--jobs 1` (aim: at least 1.7x).", ""]
     return lines
 
 
