@@ -134,13 +134,13 @@ def test_cached_generation_equals_uncached_token_for_token(settings):
     assert torch.equal(runs[0], runs[1])
 
 
-def test_generation_past_the_context_is_cropped_or_refused():
+def test_generation_past_the_context_crops_it_with_or_without_the_cache():
     ours, _ = _pair()
     with pytest.raises(ValueError, match="block_size"):
         ours(_ids(1, 33))
-    with pytest.raises(ValueError, match="use_cache=False to crop"):
-        ours.generate(_ids(1, 30), 5)
-    assert ours.generate(_ids(1, 30), 5, use_cache=False, greedy=True).shape == (1, 35)
+    runs = [ours.generate(_ids(2, 28), 12, temperature=0.9, use_cache=cached, generator=torch.Generator().manual_seed(0))
+            for cached in (True, False)]
+    assert runs[0].shape == (2, 40) and torch.equal(runs[0], runs[1])
 
 
 @pytest.mark.parametrize("temperature, top_k, top_p", [(0.7, None, None), (1.0, 5, None), (1.0, None, 0.8),

@@ -30,3 +30,9 @@ __all__ += ["Scenes", "scenes", "collate_scenes", "HELD_OUT_SEED", "SCENE_CLASSE
 from .wordpiece import BertBatch, BertLoader, WordPiece, bert_loader, minilm_path, mlm_mask
 
 __all__ += ["WordPiece", "BertBatch", "BertLoader", "bert_loader", "minilm_path", "mlm_mask"]
+from .language_model import CharTokenizer, NextTokenWindows, split_stream, window_loader
+
+__all__ += ["CharTokenizer", "NextTokenWindows", "split_stream", "window_loader"]
+from .bpe import ByteBPE
+
+__all__ += ["ByteBPE"]

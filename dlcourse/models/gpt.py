@@ -200,16 +200,16 @@ class GPT(nn.Module):
         next-token distribution (``dlcourse.models.sampling``), or the arg-max with ``greedy``.
 
         use_cache: the prompt runs once, then each step feeds only the newest token through the
-        blocks, reusing every earlier key and value. The context cannot outgrow ``block_size``
-        then (the positions would run out); without the cache, a long context is cropped to its
-        last block_size tokens, as nanoGPT does."""
+        blocks, reusing every earlier key and value. Past ``block_size`` positions (the learned
+        position table ends there) the context is cropped to its last block_size tokens, as
+        nanoGPT does; their positions then shift at every step, so from there on each step runs
+        the cropped context afresh, with or without the cache: the tokens stay identical."""
         cache = KVCache(len(self.h)) if use_cache else None
-        if use_cache and idx.shape[1] + max_new_tokens > self.config.block_size:
-            raise ValueError(f"generate: {idx.shape[1]} + {max_new_tokens} tokens exceed block_size "
-                             f"({self.config.block_size}) with the cache; pass use_cache=False to crop instead.")
-        feed = idx
+        block, feed = self.config.block_size, idx
         for _ in range(max_new_tokens):
-            context = feed if use_cache else idx[:, -self.config.block_size:]
+            if cache is not None and len(cache) + feed.shape[1] > block:
+                cache = None                                   # the positions ran out: crop from here on
+            context = feed if cache is not None else idx[:, -block:]
             logits, _ = self(context, cache=cache)
             nxt = sample_next(logits[:, -1, :], temperature=temperature, top_k=top_k, top_p=top_p,
                               greedy=greedy, generator=generator)
