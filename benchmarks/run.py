@@ -115,11 +115,21 @@ def speed_section() -> list[str]:
                   "Forward and backward of one training step, ours and torch's timed alternately (medians). "
                   "Details in the script.", "",
                   "| reference | ours | torch | ratio | machine | date |", "|---|---|---|---|---|---|"]
-        for device in json.loads(path.read_text()).values():
+        devices = json.loads(path.read_text()).values()
+        for device in devices:
             for r in device["rows"]:
                 lines.append(f"| {r['what']} | {_ms(r['ours_ms'])} | {_ms(r['torch_ms'])} | **{r['ratio']:.2f}x** "
                              f"| {device['machine']} | {device['date']} |")
         lines.append("")
+        for device in devices:       # gpt_speed.py: generation with and without the KV cache, same tokens
+            if device.get("kv_cache"):
+                m = device.get("kv_cache_model", {})
+                lines += [f"KV-cache generation (greedy, an untrained {m.get('layers')}-layer GPT of width "
+                          f"{m.get('width')}, {m.get('prompt')}-token prompt; identical tokens checked):", "",
+                          "| new tokens | cached | uncached | speed-up | machine | date |", "|---|---|---|---|---|---|"]
+                lines += [f"| {r['tokens']} | {r['cached_s']:.2f} s | {r['uncached_s']:.2f} s | **{r['speedup']:.1f}x** "
+                          f"| {device['machine']} | {device['date']} |" for r in device["kv_cache"]]
+                lines.append("")
     return lines
 
 
