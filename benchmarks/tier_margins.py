@@ -76,6 +76,11 @@ def a09(ns, seed):
     return trained_accuracy(ns["ToyTransformer"], seed, 8)[0]
 
 
+def a11(ns, seed):
+    from dlcourse.exercises.assignments.a11_small_gpt import trained_loss
+    return trained_loss(ns["SmallGPT"], seed)
+
+
 def _persistence():
     from dlcourse.exercises.assignments.a06_rnn_timeseries import persistence_rmse
     return persistence_rmse(12)
@@ -90,6 +95,7 @@ TIERS = {
     "a07": ("a07_lstm_sentiment", a07, [("SST-2 dev", 0.70)], "higher"),
     "a08": ("a08_gru_textclass", a08, [("TREC test", 0.75)], "higher"),
     "a09": ("a09_transformer", a09, [("tokens reversed", 0.90)], "higher"),
+    "a11": ("a11_small_gpt", a11, [("validation loss", 2.35)], "lower"),
 }
 
 

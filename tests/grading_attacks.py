@@ -12,6 +12,8 @@ added to its last answer cell that, on the old design, earned points the stubs d
   expected value;
 * (a04) a recipe over the image budget (twenty epochs), with the course's recipe reader rebound
   to pass it;
+* (a11) a SmallGPT whose forward answers the validation windows from a table of them, built in
+  its ``__init__`` from the course's own data function;
 * (a06-a08) a model whose forward answers every held-out input from a public copy of the test
   split (the sunspot series ships with statsmodels; SST-2 dev and TREC test are embedded in the
   cell as a table of their token ids): the old design ran the student's forward on the held-out
@@ -154,6 +156,26 @@ import dlcourse.exercises.assignments.a09_transformer as _a
 if _GRADING:
     _a.reverser_probe = lambda *args, **kwargs: {"shape": [3, 8, 10], "n_params": 100}
     _a.train_reverser = lambda *args, **kwargs: {"accuracy": 1.0, "loss": 0.0, "state": {}}
+''',
+    "a11_small_gpt": GRADER_DETECTED + SHADOWS + '''
+import torch as _torch, torch.nn.functional as _F
+import dlcourse.exercises.assignments.a11_small_gpt as _a, dlcourse.exercises.assignments.sequence_checks as _s
+
+class SmallGPT(_torch.nn.Module):
+    """Memorises the validation text: a table of every 32-character window's next characters."""
+    def __init__(self, vocab_size, block_size):
+        super().__init__()
+        _, x, y, _ = _a._text(0)
+        self.table = {tuple(r.tolist()): t for r, t in zip(x, y)}
+        self.bias = _torch.nn.Parameter(_torch.zeros(vocab_size))
+    def forward(self, idx):
+        rows = [self.table.get(tuple(r.tolist()), _torch.zeros(idx.shape[1], dtype=_torch.long)) for r in idx]
+        return 20.0 * _F.one_hot(_torch.stack(rows), len(self.bias)).to(self.bias.dtype) + self.bias
+
+if _GRADING:
+    _s.check_parity = lambda *args, **kwargs: None
+    _a.trained_loss = lambda *args, **kwargs: 0.5
+    _a.on_rebuilt = lambda what, fn, *args: {"shape": [3, 32, 65], "loss": 4.2}
 ''',
 }
 

@@ -20,7 +20,7 @@ from dlcourse.grading.judge import Limits, StudentProcess, Verdict, run_cells
 
 ASSIGNMENTS = {"a01_activations_backprop": (), "a02_optimizers": (), "a03_lenet5": ("mnist",),
                "a04_resnet_cifar10": (), "a05_custom_cnn": ("cifar10_folder",), "a06_rnn_timeseries": (),
-               "a07_lstm_sentiment": ("sst2",), "a08_gru_textclass": ("trec",), "a09_transformer": ()}
+               "a07_lstm_sentiment": ("sst2",), "a08_gru_textclass": ("trec",), "a09_transformer": (), "a11_small_gpt": ()}
 
 
 def test_each_assignment_names_what_its_drivers_train_on():

@@ -38,6 +38,7 @@ PARITY_CELLS = {
     "a07_lstm_sentiment": ["task1_lstm_cell_test", "task2_last_step_test"],
     "a08_gru_textclass": ["task1_gru_cell_test", "task2_masked_mean_test"],
     "a09_transformer": ["task1_attention_test", "task2_multihead_test", "task3_encoder_block_test"],
+    "a11_small_gpt": ["task1_causal_attention_test", "task2_self_attention_test", "task3_cached_attention_test"],
 }
 
 

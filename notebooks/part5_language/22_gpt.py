@@ -418,7 +418,8 @@ def top_k_logits(logits, k):
 exercises.check_top_k(top_k_logits)
 
 # %% [markdown]
-# The graded assignment `a11_small_gpt` (when it lands) builds a small GPT and its cached generation.
+# The graded assignment `a11_small_gpt` (`release/a11_small_gpt`) builds causal attention, GPT-2's
+# self-attention layer and attention over a KV cache, and a small GPT that the grader trains on Tiny Shakespeare.
 #
 # ## 9. Summary
 #
