@@ -12,7 +12,6 @@ Writes benchmarks/attention_speed.json, which benchmarks/run.py shows in RESULTS
 """
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from pathlib import Path
@@ -24,7 +23,7 @@ import torch.nn.functional as F
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from benchmarks.run import record_speed, speed_machine, speed_row  # noqa: E402
+from benchmarks.run import record_speed, speed_row, speed_setup  # noqa: E402
 from dlcourse.models.attention import MultiheadAttention, causal_mask, scaled_dot_product_attention  # noqa: E402
 from dlcourse.models.transformer import Transformer, TransformerEncoderLayer  # noqa: E402
 
@@ -87,15 +86,7 @@ def measure(device: torch.device, repeats: int) -> list[dict]:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--device", default="cpu")
-    parser.add_argument("--threads", type=int, default=1, help="CPU threads (default 1)")
-    parser.add_argument("--repeats", type=int, default=20)
-    parser.add_argument("--out", type=Path, default=HERE / "attention_speed.json")
-    args = parser.parse_args(argv)
-    torch.set_num_threads(args.threads)
-    device = torch.device(args.device)
-    machine = speed_machine(device, args.threads)
+    args, device, machine = speed_setup(__doc__, "attention_speed.json", 20, argv)
     print(f"forward + backward, batch {N}, length {L}, d_model {E}, {H} heads, training mode; {machine}")
     print(f"{'ours':>12}  {'torch':>12}  ratio")
     rows = measure(device, args.repeats)

@@ -14,7 +14,6 @@ which benchmarks/run.py shows in RESULTS.md.
 """
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from pathlib import Path
@@ -25,7 +24,7 @@ import torchvision
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from benchmarks.run import record_speed, speed_machine, speed_row  # noqa: E402
+from benchmarks.run import record_speed, speed_row, speed_setup  # noqa: E402
 from dlcourse import box_ops  # noqa: E402
 
 
@@ -84,15 +83,7 @@ def measure(device: torch.device, repeats: int) -> list[dict]:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--device", default="cpu")
-    parser.add_argument("--threads", type=int, default=1, help="CPU threads (default 1)")
-    parser.add_argument("--repeats", type=int, default=7)
-    parser.add_argument("--out", type=Path, default=HERE / "box_ops_speed.json")
-    args = parser.parse_args(argv)
-    torch.set_num_threads(args.threads)
-    device = torch.device(args.device)
-    machine = speed_machine(device, args.threads)
+    args, device, machine = speed_setup(__doc__, "box_ops_speed.json", 7, argv)
     print(f"box ops, fp32; {machine}\n{'ours':>12}  {'torchvision':>12}  ratio")
     record_speed(args.out, device.type, machine, measure(device, args.repeats))
     return 0

@@ -13,7 +13,6 @@ Writes benchmarks/conv_speed.json, which benchmarks/run.py shows in RESULTS.md.
 """
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from pathlib import Path
@@ -24,7 +23,7 @@ import torch.nn.functional as F
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from benchmarks.run import record_speed, speed_machine, speed_row  # noqa: E402
+from benchmarks.run import record_speed, speed_row, speed_setup  # noqa: E402
 from dlcourse.conv import conv2d  # noqa: E402
 
 # name -> (input shape, weight shape, padding)
@@ -78,15 +77,7 @@ def measure(device: torch.device, repeats: int) -> list[dict]:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--device", default="cpu")
-    parser.add_argument("--threads", type=int, default=1, help="CPU threads (default 1)")
-    parser.add_argument("--repeats", type=int, default=10)
-    parser.add_argument("--out", type=Path, default=HERE / "conv_speed.json")
-    args = parser.parse_args(argv)
-    torch.set_num_threads(args.threads)
-    device = torch.device(args.device)
-    machine = speed_machine(device, args.threads)
+    args, device, machine = speed_setup(__doc__, "conv_speed.json", 10, argv)
     print(f"conv2d, fp32; {machine}\n{'ours':>12}  {'torch':>12}  ratio")
     rows = measure(device, args.repeats)
     record_speed(args.out, device.type, machine, rows,

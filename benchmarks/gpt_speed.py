@@ -13,7 +13,6 @@ benchmarks/run.py shows in RESULTS.md.
 """
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 import time
@@ -26,7 +25,7 @@ import torch
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from benchmarks.run import record_speed, speed_machine, speed_row  # noqa: E402
+from benchmarks.run import record_speed, speed_row, speed_setup  # noqa: E402
 from dlcourse.models.gpt import GPT, GPT2_KEYS, Block, GPTConfig  # noqa: E402
 
 N, T, E, H = 16, 128, 256, 8
@@ -85,15 +84,7 @@ def cache_rows(device: torch.device) -> list[dict]:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--device", default="cpu")
-    parser.add_argument("--threads", type=int, default=1, help="CPU threads (default 1)")
-    parser.add_argument("--repeats", type=int, default=20)
-    parser.add_argument("--out", type=Path, default=HERE / "gpt_speed.json")
-    args = parser.parse_args(argv)
-    torch.set_num_threads(args.threads)
-    device = torch.device(args.device)
-    machine = speed_machine(device, args.threads)
+    args, device, machine = speed_setup(__doc__, "gpt_speed.json", 20, argv)
     row = block_row(device, args.repeats)
     print(f"{row['ours_ms']:9.2f} ms  {row['torch_ms']:9.2f} ms  {row['ratio']:5.2f}x  {row['what']}", flush=True)
     record_speed(args.out, device.type, machine, [row], kv_cache=cache_rows(device),

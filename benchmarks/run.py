@@ -141,6 +141,21 @@ def speed_row(what: str, ours_s: list[float], torch_s: list[float]) -> dict:
             "ratio": round(ms_ours / ms_torch, 3)}
 
 
+def speed_setup(doc: str, out: str, repeats: int, argv=None):
+    """The speed scripts' command line (--device, --threads, --repeats, --out): (args, device, machine),
+    with torch's threads set (one by default: on a shared machine a second one measures the neighbours)."""
+    import torch
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--threads", type=int, default=1, help="CPU threads (default 1)")
+    parser.add_argument("--repeats", type=int, default=repeats)
+    parser.add_argument("--out", type=Path, default=HERE / out)
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    device = torch.device(args.device)
+    return args, device, speed_machine(device, args.threads)
+
+
 def speed_machine(device, threads: int) -> str:
     """How a speed table names the machine: the GPU, or the CPU and its torch threads."""
     import torch

@@ -20,9 +20,11 @@ import torch
 
 transformers = pytest.importorskip("transformers")
 
-from dlcourse.checks import check_close, randomise_weights, shadow_of  # noqa: E402
+from dlcourse.checks import check_close, randomise_weights  # noqa: E402
+from lm_parity import (assert_cache_changes_nothing, assert_causal, assert_cached_generation_is_uncached,  # noqa: E402
+                       assert_same_as_transformers)
 from dlcourse.models.config import KeyMapError  # noqa: E402
-from dlcourse.models.gpt import GPT, GPT2_KEYS, GPTConfig, KVCache, gpt2_small  # noqa: E402
+from dlcourse.models.gpt import GPT, GPT2_KEYS, GPTConfig, gpt2_small  # noqa: E402
 from dlcourse.models.sampling import filter_logits, top_k_filter, top_p_filter  # noqa: E402
 
 SMALL = dict(vocab_size=70, n_positions=32, n_embd=32, n_layer=2, n_head=4, resid_pdrop=0.0, embd_pdrop=0.0,
@@ -60,35 +62,7 @@ def test_gpt2_small_has_the_papers_weight_count():
 
 def test_small_gpt_equals_transformers_values_and_gradients():
     ours, theirs = _pair()
-    ids = _ids()
-    grads = {}
-    for name, model in (("ours", ours), ("theirs", theirs)):
-        model.zero_grad()
-        if name == "ours":
-            targets = torch.cat([ids[:, 1:], torch.full_like(ids[:, :1], -1)], dim=1)   # the next token; none at the end
-            logits, loss = model(ids, targets)
-        else:
-            r = model(input_ids=ids, labels=ids)                                       # transformers shifts inside
-            logits, loss = r.logits, r.loss
-        loss.backward()
-        grads[name] = (logits, loss, {GPT2_KEYS.our_key(k) if name == "theirs" else k: p.grad.clone()
-                                      for k, p in model.named_parameters()})
-
-    def reference():           # theirs again, in float64 by shadow_of
-        r = theirs(input_ids=ids, labels=ids)
-        names, params = zip(*theirs.named_parameters())
-        return [r.logits, r.loss, *torch.autograd.grad(r.loss, params)]
-
-    shadow_logits, shadow_loss, *shadow_grads = shadow_of(reference)
-    (lo, loss, g), (lo_ref, loss_ref, g_ref) = grads["ours"], grads["theirs"]
-    check_close("logits", lo, lo_ref, shadow=shadow_logits)
-    check_close("loss", loss, loss_ref, shadow=shadow_loss)
-    assert set(g) == set(g_ref)
-    names = [GPT2_KEYS.our_key(k) for k, _ in theirs.named_parameters()]
-    transposed = {n for n in names if any(p.search(n) for p in GPT2_KEYS._compiled[1])}
-    for key, shadow in zip(names, shadow_grads):
-        theirs_g, shadow = (g_ref[key].t(), shadow.t()) if key in transposed else (g_ref[key], shadow)
-        check_close(f"d/d{key}", g[key], theirs_g, shadow=shadow, verbose=False)
+    assert_same_as_transformers(ours, theirs, _ids(), GPT2_KEYS)
 
 
 def test_the_key_map_lists_what_does_not_fit():
@@ -101,37 +75,19 @@ def test_the_key_map_lists_what_does_not_fit():
 
 def test_future_tokens_never_change_past_logits():
     ours, _ = _pair()
-    ids = _ids(2, 16)
-    changed = ids.clone()
-    changed[:, 10:] = (changed[:, 10:] + 1) % SMALL["vocab_size"]
-    with torch.no_grad():
-        a, b = ours(ids)[0], ours(changed)[0]
-    assert torch.equal(a[:, :10], b[:, :10])
-    assert not torch.allclose(a[:, 10:], b[:, 10:])
+    assert_causal(ours, _ids(2, 16), SMALL["vocab_size"])
 
 
 def test_cached_logits_equal_uncached_ones_position_by_position():
     ours, _ = _pair()
-    ids = _ids(2, 14)
-    with torch.no_grad():
-        full = ours(ids)[0]
-        cache = KVCache(len(ours.h))
-        # a prompt, a chunk of several tokens (the mask then matters inside it), then one token at a time
-        pieces = [ours(ids[:, :5], cache=cache)[0], ours(ids[:, 5:9], cache=cache)[0]]
-        pieces += [ours(ids[:, t:t + 1], cache=cache)[0] for t in range(9, 14)]
-    assert len(cache) == 14
-    check_close("logits with the cache", torch.cat(pieces, dim=1), full, atol=1e-5, rtol=1e-5, verbose=False)
+    assert_cache_changes_nothing(ours, _ids(2, 14), len(ours.h))
 
 
 @pytest.mark.parametrize("settings", [dict(greedy=True), dict(temperature=0.8, top_k=10, top_p=0.9)],
                          ids=["greedy", "sampled"])
 def test_cached_generation_equals_uncached_token_for_token(settings):
     ours, _ = _pair()
-    prompt = _ids(2, 4)
-    runs = [ours.generate(prompt, 20, use_cache=cached, generator=torch.Generator().manual_seed(3), **settings)
-            for cached in (True, False)]
-    assert runs[0].shape == (2, 24)
-    assert torch.equal(runs[0], runs[1])
+    assert_cached_generation_is_uncached(ours, _ids(2, 4), 20, **settings)
 
 
 def test_generation_past_the_context_crops_it_with_or_without_the_cache():

@@ -23,7 +23,8 @@ from transformers.models.llama.modeling_llama import (LlamaMLP, LlamaRMSNorm, Ll
                                                       apply_rotary_pos_emb)
 
 from dlcourse.checks import check_close, check_like_torch, randomise_weights, shadow_of  # noqa: E402
-from dlcourse.models.gpt import KVCache  # noqa: E402
+from lm_parity import (assert_cache_changes_nothing, assert_causal, assert_cached_generation_is_uncached,  # noqa: E402
+                       assert_same_as_transformers)
 from dlcourse.models.llama import (LLAMA_KEYS, Llama, LlamaConfig, RMSNorm, SwiGLU, apply_rotary,  # noqa: E402
                                    rotary_cos_sin)
 
@@ -147,71 +148,26 @@ def test_rope_scores_depend_on_the_distance_only():
 def test_small_llama_equals_transformers_values_and_gradients(layout):
     ours, theirs = _pair(**layout)
     assert (ours.lm_head.weight is ours.embed_tokens.weight) == theirs.config.tie_word_embeddings
-    ids = _ids()
-    grads = {}
-    for name, model in (("ours", ours), ("theirs", theirs)):
-        model.zero_grad()
-        if name == "ours":
-            targets = torch.cat([ids[:, 1:], torch.full_like(ids[:, :1], -1)], dim=1)  # the next token; none at the end
-            logits, loss = model(ids, targets)
-        else:
-            r = model(input_ids=ids, labels=ids)                                       # transformers shifts inside
-            logits, loss = r.logits, r.loss
-        loss.backward()
-        grads[name] = (logits, loss, {LLAMA_KEYS.our_key(k) if name == "theirs" else k: p.grad.clone()
-                                      for k, p in model.named_parameters()})
-
-    def reference():           # theirs again, in float64 by shadow_of
-        r = theirs(input_ids=ids, labels=ids)
-        names, params = zip(*theirs.named_parameters())
-        return [r.logits, r.loss, *torch.autograd.grad(r.loss, params)]
-
-    shadow_logits, shadow_loss, *shadow_grads = shadow_of(reference)
-    (lo, loss, g), (lo_ref, loss_ref, g_ref) = grads["ours"], grads["theirs"]
-    check_close("logits", lo, lo_ref, shadow=shadow_logits)
-    print(f"max |logits - LlamaForCausalLM's| {float((lo - lo_ref).detach().abs().max()):.1e}")
-    check_close("loss", loss, loss_ref, shadow=shadow_loss)
-    assert set(g) == set(g_ref)
-    for (key, _), shadow in zip(theirs.named_parameters(), shadow_grads):
-        key = LLAMA_KEYS.our_key(key)
-        check_close(f"d/d{key}", g[key], g_ref[key], shadow=shadow, verbose=False)
+    print(f"max |logits - LlamaForCausalLM's| {float(assert_same_as_transformers(ours, theirs, _ids(), LLAMA_KEYS)):.1e}")
 
 
 def test_future_tokens_never_change_past_logits():
     ours, _ = _pair()
-    ids = _ids(2, 16)
-    changed = ids.clone()
-    changed[:, 10:] = (changed[:, 10:] + 1) % SMALL["vocab_size"]
-    with torch.no_grad():
-        a, b = ours(ids)[0], ours(changed)[0]
-    assert torch.equal(a[:, :10], b[:, :10])
-    assert not torch.allclose(a[:, 10:], b[:, 10:])
+    assert_causal(ours, _ids(2, 16), SMALL["vocab_size"])
 
 
 @pytest.mark.parametrize("kv_heads", [2, 1])
 def test_cached_logits_equal_uncached_ones_position_by_position(kv_heads):
     ours, _ = _pair(num_key_value_heads=kv_heads)
-    ids = _ids(2, 14)
-    with torch.no_grad():
-        full = ours(ids)[0]
-        cache = KVCache(len(ours.layers))
-        # a prompt, a chunk of several tokens (the mask then matters inside it), then one token at a time
-        pieces = [ours(ids[:, :5], cache=cache)[0], ours(ids[:, 5:9], cache=cache)[0]]
-        pieces += [ours(ids[:, t:t + 1], cache=cache)[0] for t in range(9, 14)]
-    assert len(cache) == 14
+    cache = assert_cache_changes_nothing(ours, _ids(2, 14), len(ours.layers))
     assert cache.layers[0][0].shape == (2, kv_heads, 14, 16), "the cache keeps the key/value heads, not the repeats"
-    check_close("logits with the cache", torch.cat(pieces, dim=1), full, atol=1e-5, rtol=1e-5, verbose=False)
 
 
 @pytest.mark.parametrize("settings", [dict(greedy=True), dict(temperature=0.8, top_k=10, top_p=0.9)],
                          ids=["greedy", "sampled"])
 def test_cached_generation_equals_uncached_token_for_token(settings):
     ours, _ = _pair()
-    prompt = _ids(2, 4)
-    runs = [ours.generate(prompt, 20, use_cache=cached, generator=torch.Generator().manual_seed(3), **settings)
-            for cached in (True, False)]
-    assert runs[0].shape == (2, 24)
-    assert torch.equal(runs[0], runs[1])
+    assert_cached_generation_is_uncached(ours, _ids(2, 4), 20, **settings)
 
 
 def test_greedy_generation_equals_transformers_generate():
@@ -236,10 +192,10 @@ def test_a_stop_token_ends_each_row():
             assert bool((row[4 + int(hits[0]):] == stop).all())
 
 
-def test_the_context_is_refused_or_cropped_past_block_size():
+def test_past_block_size_the_context_is_refused_or_cropped_cached_or_not():
     ours, _ = _pair()
     with pytest.raises(ValueError, match="block_size"):
         ours(_ids(1, 49))
-    with pytest.raises(ValueError, match="use_cache=False to crop"):
-        ours.generate(_ids(1, 45), 5)
-    assert ours.generate(_ids(1, 45), 5, use_cache=False, greedy=True).shape == (1, 50)
+    runs = [ours.generate(_ids(2, 45), 6, temperature=0.9, use_cache=cached, generator=torch.Generator().manual_seed(0))
+            for cached in (True, False)]
+    assert runs[0].shape == (2, 51) and torch.equal(runs[0], runs[1])

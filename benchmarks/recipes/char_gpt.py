@@ -10,7 +10,7 @@ weights. AdamW (lr 2e-3, betas 0.9/0.99, weight decay 0.1), 100 warmup steps the
 a tenth, 3,600 steps, gradient norm clipped at 1, no dropout (the model is small for the text).
 The validation loss is measured on 40 fixed batches after each of 8 equal stretches of steps.
 
-Target and anchor: issue 18 asks for 1.47 in under 15 minutes; nanoGPT's shakespeare_char GPU
+Target: issue 18 asks for 1.47 in under 15 minutes. Anchor: nanoGPT's shakespeare_char GPU
 config (6 x 384, 10.7M weights, 5,000 steps of 64 x 256) reaches 1.4697, its CPU config
 (4 x 128, block 64, 2,000 steps of 12) about 1.88 in ~3 minutes.
 """

@@ -28,7 +28,7 @@ import torch.nn.functional as F
 from dlcourse.models.config import KeyMap, ModelConfig
 from dlcourse.models.sampling import sample_next
 
-__all__ = ["GPTConfig", "KVCache", "CausalSelfAttention", "FeedForward", "Block", "GPT", "GPT2_KEYS", "gpt2_small"]
+__all__ = ["GPTConfig", "KVCache", "positions_after", "generate_tokens", "CausalSelfAttention", "FeedForward", "Block", "GPT", "GPT2_KEYS", "gpt2_small"]
 
 _ACTIVATIONS = {"gelu_new": lambda x: F.gelu(x, approximate="tanh"), "gelu": F.gelu, "relu": F.relu}
 
@@ -143,6 +143,52 @@ class Block(nn.Module):
         return x + self.mlp(self.ln_2(x))
 
 
+def positions_after(idx: torch.Tensor, cache: KVCache | None, block_size: int, who: str) -> torch.Tensor:
+    """The positions of the tokens ``idx`` (N, T): they continue from the cache's length. A clear
+    error for float ids or a context longer than the model's ``block_size``."""
+    if idx.dim() != 2 or idx.is_floating_point():
+        raise ValueError(f"{who} takes integer token ids of shape (N, T); got {idx.dtype} {tuple(idx.shape)}.")
+    start, T = (0 if cache is None else len(cache)), idx.shape[1]
+    if start + T > block_size:
+        raise ValueError(f"{who}: {start + T} positions, but the model knows {block_size} (block_size): crop "
+                         "the context to its last block_size tokens.")
+    return torch.arange(start, start + T, device=idx.device)
+
+
+@torch.no_grad()
+def generate_tokens(model: nn.Module, idx: torch.Tensor, max_new_tokens: int, *, n_layer: int, block_size: int,
+                    temperature: float = 1.0, top_k: int | None = None, top_p: float | None = None,
+                    greedy: bool = False, use_cache: bool = True, stop_token: int | None = None,
+                    generator: torch.Generator | None = None) -> torch.Tensor:
+    """``idx`` (N, T) continued by up to ``max_new_tokens`` tokens of ``model(ids, cache=...)``'s
+    next-token logits: the arg-max with ``greedy``, else a draw from the filtered distribution
+    (``dlcourse.models.sampling``). GPT's and Llama's ``generate``.
+
+    use_cache: the prompt runs once, then each step feeds only the newest token through the blocks,
+    reusing every earlier key and value. Past ``block_size`` positions the context is cropped to its
+    last block_size tokens, as nanoGPT does; their positions then shift at every step, so from there
+    on each step runs the cropped context afresh, with or without the cache: the tokens stay identical.
+    stop_token: an end-of-turn id: a row that has produced it produces only it from then on, and
+    generation ends once every row has."""
+    cache = KVCache(n_layer) if use_cache else None
+    done = torch.zeros(idx.shape[0], 1, dtype=torch.bool, device=idx.device)
+    feed = idx
+    for _ in range(max_new_tokens):
+        if cache is not None and len(cache) + feed.shape[1] > block_size:
+            cache = None                                   # the positions ran out: crop from here on
+        context = feed if cache is not None else idx[:, -block_size:]
+        logits, _ = model(context, cache=cache)
+        nxt = sample_next(logits[:, -1, :], temperature=temperature, top_k=top_k, top_p=top_p, greedy=greedy,
+                          generator=generator)
+        if stop_token is not None:
+            nxt = nxt.masked_fill(done, stop_token)
+            done = done | (nxt == stop_token)
+        idx, feed = torch.cat([idx, nxt], dim=1), nxt
+        if stop_token is not None and bool(done.all()):
+            break
+    return idx
+
+
 class GPT(nn.Module):
     """ids (N, T) -> next-token logits (N, T, vocab) and, given targets (N, T), their mean cross-entropy.
 
@@ -176,14 +222,7 @@ class GPT(nn.Module):
 
     def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None,
                 cache: KVCache | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
-        if idx.dim() != 2 or idx.is_floating_point():
-            raise ValueError(f"GPT takes integer token ids of shape (N, T); got {idx.dtype} {tuple(idx.shape)}.")
-        start = 0 if cache is None else len(cache)
-        T = idx.shape[1]
-        if start + T > self.config.block_size:
-            raise ValueError(f"GPT: {start + T} positions, but the model knows {self.config.block_size} "
-                             "(block_size): crop the context to its last block_size tokens.")
-        positions = torch.arange(start, start + T, device=idx.device)
+        positions = positions_after(idx, cache, self.config.block_size, "GPT")
         x = self.drop(self.wte(idx) + self.wpe(positions))
         for i, block in enumerate(self.h):
             x = block(x, cache, i)
@@ -192,30 +231,11 @@ class GPT(nn.Module):
             return logits, None
         return logits, F.cross_entropy(logits.flatten(0, 1), targets.flatten(), ignore_index=-1)
 
-    @torch.no_grad()
-    def generate(self, idx: torch.Tensor, max_new_tokens: int, *, temperature: float = 1.0, top_k: int | None = None,
-                 top_p: float | None = None, greedy: bool = False, use_cache: bool = True,
-                 generator: torch.Generator | None = None) -> torch.Tensor:
-        """``idx`` (N, T) continued by ``max_new_tokens`` tokens, each drawn from the filtered
-        next-token distribution (``dlcourse.models.sampling``), or the arg-max with ``greedy``.
-
-        use_cache: the prompt runs once, then each step feeds only the newest token through the
-        blocks, reusing every earlier key and value. Past ``block_size`` positions (the learned
-        position table ends there) the context is cropped to its last block_size tokens, as
-        nanoGPT does; their positions then shift at every step, so from there on each step runs
-        the cropped context afresh, with or without the cache: the tokens stay identical."""
-        cache = KVCache(len(self.h)) if use_cache else None
-        block, feed = self.config.block_size, idx
-        for _ in range(max_new_tokens):
-            if cache is not None and len(cache) + feed.shape[1] > block:
-                cache = None                                   # the positions ran out: crop from here on
-            context = feed if cache is not None else idx[:, -block:]
-            logits, _ = self(context, cache=cache)
-            nxt = sample_next(logits[:, -1, :], temperature=temperature, top_k=top_k, top_p=top_p,
-                              greedy=greedy, generator=generator)
-            idx = torch.cat([idx, nxt], dim=1)
-            feed = nxt
-        return idx
+    def generate(self, idx: torch.Tensor, max_new_tokens: int, **settings) -> torch.Tensor:
+        """``idx`` (N, T) continued by ``max_new_tokens`` tokens (``generate_tokens``: temperature, top_k,
+        top_p, greedy, use_cache, stop_token, generator)."""
+        return generate_tokens(self, idx, max_new_tokens, n_layer=len(self.h), block_size=self.config.block_size,
+                               **settings)
 
 
 # transformers' GPT2Model / GPT2LMHeadModel -> our names; Conv1D weights are (in, out): transposed.

@@ -29,8 +29,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from dlcourse.models.config import KeyMap, ModelConfig
-from dlcourse.models.gpt import KVCache
-from dlcourse.models.sampling import sample_next
+from dlcourse.models.gpt import KVCache, generate_tokens, positions_after
 
 __all__ = ["LlamaConfig", "RMSNorm", "rotary_cos_sin", "rotate_half", "apply_rotary", "SwiGLU",
            "GroupedQueryAttention", "LlamaLayer", "Llama", "LLAMA_KEYS"]
@@ -248,15 +247,8 @@ class Llama(nn.Module):
 
     def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None,
                 cache: KVCache | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
-        if idx.dim() != 2 or idx.is_floating_point():
-            raise ValueError(f"Llama takes integer token ids of shape (N, T); got {idx.dtype} {tuple(idx.shape)}.")
-        start = 0 if cache is None else len(cache)
-        T = idx.shape[1]
-        if start + T > self.config.block_size:
-            raise ValueError(f"Llama: {start + T} positions, but the model was trained on {self.config.block_size} "
-                             "(block_size): crop the context to its last block_size tokens.")
+        positions = positions_after(idx, cache, self.config.block_size, "Llama")
         x = self.embed_tokens(idx)
-        positions = torch.arange(start, start + T, device=idx.device)
         cos, sin = rotary_cos_sin(positions, self.config.head_dim, self.config.rope_theta, x.dtype)
         for i, layer in enumerate(self.layers):
             x = layer(x, cos, sin, cache, i)
@@ -265,36 +257,12 @@ class Llama(nn.Module):
             return logits, None
         return logits, F.cross_entropy(logits.flatten(0, 1).float(), targets.flatten(), ignore_index=-1)
 
-    @torch.no_grad()
-    def generate(self, idx: torch.Tensor, max_new_tokens: int, *, temperature: float = 1.0, top_k: int | None = None,
-                 top_p: float | None = None, greedy: bool = False, use_cache: bool = True,
-                 stop_token: int | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
-        """``idx`` (N, T) continued by up to ``max_new_tokens`` tokens: GPT's ``generate`` (the arg-max
-        with ``greedy``, else a draw from the filtered distribution of ``dlcourse.models.sampling``).
-
-        stop_token: an end-of-turn id (SmolLM2's ``<|im_end|>``): a row that has produced it produces
-        only it from then on, and generation ends once every row has. use_cache: the prompt runs once,
-        then each step feeds only the newest token; without it, the whole context runs every step,
-        cropped to its last block_size tokens. Both give the same tokens."""
-        cache = KVCache(len(self.layers)) if use_cache else None
-        if use_cache and idx.shape[1] + max_new_tokens > self.config.block_size:
-            raise ValueError(f"generate: {idx.shape[1]} + {max_new_tokens} tokens exceed block_size "
-                             f"({self.config.block_size}) with the cache; pass use_cache=False to crop instead.")
-        done = torch.zeros(idx.shape[0], 1, dtype=torch.bool, device=idx.device)
-        feed = idx
-        for _ in range(max_new_tokens):
-            context = feed if use_cache else idx[:, -self.config.block_size:]
-            logits, _ = self(context, cache=cache)
-            nxt = sample_next(logits[:, -1, :], temperature=temperature, top_k=top_k, top_p=top_p,
-                              greedy=greedy, generator=generator)
-            if stop_token is not None:
-                nxt = nxt.masked_fill(done, stop_token)
-                done = done | (nxt == stop_token)
-            idx = torch.cat([idx, nxt], dim=1)
-            feed = nxt
-            if stop_token is not None and bool(done.all()):
-                break
-        return idx
+    def generate(self, idx: torch.Tensor, max_new_tokens: int, **settings) -> torch.Tensor:
+        """``idx`` (N, T) continued by up to ``max_new_tokens`` tokens: GPT's loop (``gpt.generate_tokens``:
+        temperature, top_k, top_p, greedy, use_cache, stop_token such as SmolLM2's ``<|im_end|>``,
+        generator). With or without the cache, the same tokens."""
+        return generate_tokens(self, idx, max_new_tokens, n_layer=len(self.layers),
+                               block_size=self.config.block_size, **settings)
 
 
 # transformers' LlamaForCausalLM -> our names: drop ``model.``. Old conversions stored RoPE's inverse
