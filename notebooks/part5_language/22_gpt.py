@@ -40,8 +40,9 @@
 # masks, learned positions), [19 · Attention](../part4_sequences/19_attention.ipynb),
 # [21 · BERT](21_bert.ipynb) (key maps, loading a reference's weights).
 #
-# **Run time**: CPU (2 cores): fast mode about 30 s; full mode about 10 minutes (the training run;
-# a longer one is `benchmarks/recipes/char_gpt.py`); GPU: not measured yet.
+# **Run time**: CPU (2 cores): fast mode about 30 s; full mode not measured yet (its training run is
+# 2,500 steps of a 0.82M-weight model, about 0.2 s a step here; the longer run is
+# `benchmarks/recipes/char_gpt.py`: 869 s); GPU: not measured yet.
 
 # %% [markdown]
 # ## Setup

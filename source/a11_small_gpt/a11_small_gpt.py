@@ -40,7 +40,8 @@
 #    cells run hidden tests too (other shapes and seeds). Each test cell scores only its own
 #    task: **do not call a function or class of one task from another**.
 # 4. Before you submit: *Kernel → Restart & Run All* (or **Validate**) must run with no
-#    errors. The notebook runs in about 30 seconds on a laptop CPU (Task 4 trains once).
+#    errors. The visible tests take about 10 seconds on a 2-core CPU (Task 4's training runs only
+#    when you are graded, about 12 seconds more).
 #
 # **Rules.**
 #
