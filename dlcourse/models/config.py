@@ -125,9 +125,13 @@ class KeyMap:
             their_key = pattern.sub(replacement, their_key)
         return their_key
 
+    def transposed(self, our_key: str) -> bool:
+        """Whether the tensor under ``our_key`` is stored transposed in the reference checkpoint."""
+        return any(p.search(our_key) for p in self._compiled[1])
+
     def convert(self, their_state: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """Their state dict under our keys (transposed where stated), ignored keys dropped."""
-        renames, transposes, ignores = self._compiled
+        ignores = self._compiled[2]
         ours: dict[str, torch.Tensor] = {}
         for key, value in their_state.items():
             if any(p.search(key) for p in ignores):
@@ -135,7 +139,7 @@ class KeyMap:
             new = self.our_key(key)
             if new in ours:
                 raise KeyMapError(f"two checkpoint keys map to {new!r}: check the rename rules {list(self.rename)}.")
-            ours[new] = value.t() if any(p.search(new) for p in transposes) else value
+            ours[new] = value.t() if self.transposed(new) else value
         return ours
 
     def load(self, model: nn.Module, their_state: Mapping[str, torch.Tensor]) -> nn.Module:

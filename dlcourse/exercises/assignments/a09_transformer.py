@@ -23,7 +23,7 @@ from dlcourse.exercises.assignments.sequence_checks import check_parity
 from dlcourse.profiling import count_params
 
 __all__ = ["CHAPTER", "READY_MADE_ATTENTION", "check_attention", "check_multihead", "check_encoder_block",
-           "reversal_data", "reverser", "train_reverser", "trained_accuracy", "check_reverser_shape", "check_reverser"]
+           "reversal_data", "token_loss", "reverser", "train_reverser", "trained_accuracy", "check_reverser_shape", "check_reverser"]
 
 CHAPTER = "20_transformer"   # the chapter notebook this assignment practises
 
@@ -272,7 +272,9 @@ def reversal_data(n: int, length: int, vocab: int, seed: int) -> tuple[torch.Ten
     return x, x.flip(1)
 
 
-def _token_loss(logits, y):
+def token_loss(logits, y):
+    """Cross-entropy of per-position logits (N, L, vocab) against token ids (N, L); the shape's fix named
+    (also a11's next-token loss)."""
     if logits.shape[:2] != y.shape:
         raise ValueError(f"the model returned shape {tuple(logits.shape)} for ids of shape {tuple(y.shape)}; "
                          "return logits (N, L, vocab_size): one score per token of the vocabulary, per position")
@@ -305,7 +307,7 @@ def train_reverser(model, seed: int = 0, length: int = 8, vocab: int = 10, steps
         torch.manual_seed(seed)
         x, y = reversal_data(64 * steps, length, vocab, seed)
         loader = DataLoader(TensorDataset(x, y), batch_size=64, shuffle=False)
-        history = fit(model, loader, torch.optim.Adam(model.parameters(), lr=lr), epochs=1, loss_fn=_token_loss,
+        history = fit(model, loader, torch.optim.Adam(model.parameters(), lr=lr), epochs=1, loss_fn=token_loss,
                       metrics=(), device="cpu", amp=False, progress=False, live_plot=False)
     return {"loss": float(history["train_loss"][-1])}
 

@@ -14,6 +14,7 @@ validation text, all in the grader's process.
 """
 from __future__ import annotations
 
+import functools
 import math
 
 import torch
@@ -21,6 +22,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from dlcourse.checks import CheckError, predict
+from dlcourse.exercises.assignments.a09_transformer import token_loss
 from dlcourse.exercises.assignments.designs import on_rebuilt, rebuilt_design, sequences
 from dlcourse.exercises.assignments.sequence_checks import check_parity
 from dlcourse.models import gpt
@@ -189,23 +191,24 @@ def check_cached_attention(attend_with_cache, N=2, H=3, past=5, T=3, d=8, seed=0
 
 
 # ----------------------------------------------------------------------------- Task 4
-def _text(seed: int = 0):
-    """(train ids, validation windows, targets, vocabulary size): Tiny Shakespeare by character,
-    nanoGPT's 90/10 contiguous split; 256 seeded validation windows, drawn here."""
-    from dlcourse.data import CharTokenizer, load_tinyshakespeare, split_stream, window_loader
+@functools.lru_cache(maxsize=1)
+def _streams() -> tuple[torch.Tensor, torch.Tensor, int]:
+    """(train ids, validation ids, vocabulary size): Tiny Shakespeare by character, nanoGPT's 90/10
+    contiguous split; read and encoded once per grading process (each test cell asks again)."""
+    from dlcourse.data import CharTokenizer, load_tinyshakespeare, split_stream
 
     text = load_tinyshakespeare()
     tok = CharTokenizer(text)
-    train, val = split_stream(torch.tensor(tok.encode(text)))
+    return (*split_stream(torch.tensor(tok.encode(text))), len(tok))
+
+
+def _text(seed: int = 0):
+    """(train ids, validation windows, targets, vocabulary size): 256 seeded validation windows, drawn here."""
+    from dlcourse.data import window_loader
+
+    train, val, vocab = _streams()
     x, y = next(iter(window_loader(val, BLOCK, 256, 1, seed=1000 + seed)))
-    return train, x, y, len(tok)
-
-
-def _loss(logits, y):
-    if logits.shape[:2] != y.shape:
-        raise ValueError(f"the model returned shape {tuple(logits.shape)} for ids of shape {tuple(y.shape)}; "
-                         "return logits (N, T, vocab_size)")
-    return F.cross_entropy(logits.flatten(0, 1), y.flatten())
+    return train, x, y, vocab
 
 
 def small_gpt(model_class, vocab_size: int = 65, seed: int = 0) -> nn.Module:
@@ -220,7 +223,7 @@ def _probe(model, x, y) -> dict:
 
     with graded_run(), torch.no_grad():
         logits = model.eval()(x[:3])
-        return {"shape": list(logits.shape), "loss": float(_loss(model(x), y))}
+        return {"shape": list(logits.shape), "loss": float(token_loss(model(x), y))}
 
 
 def check_small_gpt(model_class, seed: int = 0) -> None:
@@ -251,7 +254,7 @@ def train_small_gpt(model, train_ids, seed: int = 0) -> None:
     with graded_run():  # float64 on one thread: the same score on every machine
         torch.manual_seed(seed)
         fit(model, window_loader(train_ids, BLOCK, 32, STEPS, seed=seed), torch.optim.AdamW(model.parameters(),
-            lr=3e-3), loss_fn=_loss, metrics=(), device="cpu", amp=False, progress=False, live_plot=False)
+            lr=3e-3), loss_fn=token_loss, metrics=(), device="cpu", amp=False, progress=False, live_plot=False)
 
 
 def trained_loss(model_class, seed: int = 0) -> float:
@@ -264,7 +267,7 @@ def trained_loss(model_class, seed: int = 0) -> float:
     from dlcourse.device import graded_run
 
     with graded_run():
-        return float(_loss(predict(model, x), y))
+        return float(token_loss(predict(model, x), y))
 
 
 def check_training(model_class, seed: int = 0, threshold: float = TIER) -> None:
