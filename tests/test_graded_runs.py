@@ -49,3 +49,42 @@ def test_graded_run_trains_in_float64_without_autocast_and_restores():
         assert torch.get_default_dtype() == torch.float32
         assert resolve_amp("auto", torch.device("cpu"), torch.nn.Conv2d(3, 64, 3)) is None
     assert torch.get_default_dtype() == torch.float32
+
+
+# The code paths an AVX2-only x86-64 CPU takes, forced on this one.
+AVX2_CPU = {"ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2", "MKL_ENABLE_INSTRUCTIONS": "AVX2",
+            "OMP_NUM_THREADS": "2"}
+
+
+def _has_avx512() -> bool:
+    try:
+        return "avx512f" in Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(os.uname().machine != "x86_64", reason="the code-path switches are x86's")
+def test_a04s_fp32_graded_run_trains_the_same_bits_on_another_cpus_code_paths():
+    """a04 and a05 train in fp32 in dlcourse.graded_process: the weights must not move by one bit when
+    the machine offers other kernels (an AVX2-only CPU's, two threads). Natively they do, on a CPU
+    with AVX-512, which shows the switches reach the kernels (else this test could not fail)."""
+    from dlcourse.exercises.assignments.a04_resnet_cifar10 import read_recipe
+    from dlcourse.graded_process import run_graded
+
+    recipe = read_recipe({"batch_size": 64, "optimizer": "adamw", "lr": 2e-3, "schedule": "one_cycle"})
+    runs = {(portable, bool(env)): run_graded("a04", recipe=recipe, seed=0, n_train=320, portable=portable, env=env)
+            for portable in (True, False) for env in ({}, AVX2_CPU)}
+    here, there = runs[True, False], runs[True, True]
+    assert here["digest"] == there["digest"] and here["accuracy"] == there["accuracy"], runs
+    if _has_avx512():
+        assert runs[False, False]["digest"] != runs[False, True]["digest"], \
+            f"natively, AVX2's kernels trained the same bits as AVX-512's: the switches did nothing ({runs})"
+
+
+def test_a_graded_process_refuses_an_unknown_job_and_says_why_a_run_failed():
+    from dlcourse.graded_process import run_graded
+
+    with pytest.raises(ValueError, match="unknown graded job"):
+        run_graded("os.system", command="true")
+    with pytest.raises(RuntimeError, match="the graded run 'a04' failed"):
+        run_graded("a04", recipe={"batch_size": "all"}, seed=0)

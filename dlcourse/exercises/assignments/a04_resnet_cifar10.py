@@ -6,7 +6,8 @@ gradients, an accuracy), compared here with :class:`ReferenceBasicBlock` / :clas
 under the same weights. Task 2 builds the student's ResNet around the *reference* block, Task 3
 evaluates the reference ResNet, so each task is graded on its own. Task 4's recipe is a dict
 (``RECIPE``'s vocabulary) that crosses as data: the course's loop trains the grader's own ResNet with
-it here (``train_recipe``), so no number that decides a score comes from the student's process.
+it here (``train_recipe``, in a fresh process of the grader's that takes the same code path on
+every CPU: ``dlcourse.graded_process``), so no number that decides a score comes from the student's process.
 Usual mistakes get their fix named: a shortcut without its projection when the shape changes, no
 ReLU after the addition, BatchNorm left in training mode at evaluation, an unknown recipe key.
 """
@@ -27,7 +28,8 @@ from dlcourse.precision import in_float64
 from dlcourse.profiling import count_params
 
 __all__ = ["CHAPTER", "ReferenceBasicBlock", "ReferenceResNet", "block_state", "check_block", "check_resnet",
-           "check_evaluate", "check_recipe", "check_training", "read_recipe", "train_recipe", "N_TRAIN"]
+           "check_evaluate", "check_recipe", "check_training", "read_recipe", "train_recipe", "scored_recipe",
+           "N_TRAIN"]
 
 CHAPTER = "12_resnet"   # the chapter notebook this assignment practises
 TRAINS_ON = ()  # all the grading sandbox may read (grading.data_view): Task 4 trains in the grader
@@ -221,20 +223,20 @@ def _schedule(recipe: dict, optimizer, steps: int):
     return as_scheduler(optimizer, linear_warmup, warmup_steps=warm, then=then)
 
 
-def train_recipe(recipe: dict, seed: int = 0) -> tuple[nn.Module, float]:
+def train_recipe(recipe: dict, seed: int = 0, n_train: int = N_TRAIN) -> tuple[nn.Module, float]:
     """The course's loop (``dlcourse.fit``) running ``recipe`` (checked by read_recipe) for one epoch on
-    N_TRAIN CIFAR-10 training images, on a seeded ReferenceResNet; the model and the seconds it took.
+    n_train CIFAR-10 training images, on a seeded ReferenceResNet; the model and the seconds it took.
 
-    Runs in the grader's process, in fp32 on one CPU thread with no automatic bf16 nor channels-last
-    (``graded_run``). float64 would make every machine agree (as in a03 and a06-a09), but it ran this
-    ResNet's epoch 7.5x slower (46 s against 6 s on one core), so a04's accuracy can still move by a
-    few images between CPU kinds; its tiers sit clear of the worked solution's spread (source/README.md)."""
+    fp32 on one CPU thread with no automatic bf16 nor channels-last (``graded_run``). Graded, it runs
+    in a fresh process on the code path every x86-64 CPU shares (``dlcourse.graded_process``: the
+    same weights, bit for bit, on any CPU kind); float64 would also make machines agree, as in a03
+    and a06-a09, but ran this ResNet's epoch 7.5x slower (46 s against 6 s on one core)."""
     import dlcourse
     from dlcourse.data import cifar10
     from dlcourse.device import graded_run, seed_everything
 
     recipe = read_recipe(recipe)
-    train_set = cifar10("train", limit=N_TRAIN, seed=seed)
+    train_set = cifar10("train", limit=n_train, seed=seed)
     seed_everything(seed)
     with graded_run(torch.float32):
         model = ReferenceResNet()
@@ -399,14 +401,26 @@ def check_recipe(recipe) -> None:
           f"({steps} steps over the {N_TRAIN:,} images)")
 
 
-def check_training(recipe, *, seed: int = 0) -> float:
-    """Train a seeded ReferenceResNet with the student's recipe here, test it here; the test accuracy."""
-    __tracebackhide__ = True
+def scored_recipe(recipe: dict, seed: int = 0, n_train: int = N_TRAIN) -> dict:
+    """Train with ``recipe`` (train_recipe) and label N_TEST test images: accuracy, seconds and the
+    trained weights' digest. A job of ``dlcourse.graded_process``, which runs it in a fresh process."""
     from dlcourse.data import cifar10
+    from dlcourse.graded_process import state_digest
 
-    model, seconds = train_recipe(_student_recipe(recipe), seed)
+    model, seconds = train_recipe(read_recipe(recipe), seed, n_train)
     test = cifar10("test", limit=N_TEST, seed=1)
     logits = predict(model, test.tensors[0])
     acc = float((torch.as_tensor(logits).argmax(1) == test.tensors[1]).float().mean())
-    print(f"test accuracy after training with your recipe: {acc:.1%} (one pass over {N_TRAIN:,} images, {seconds:.0f} s)")
-    return acc
+    return {"accuracy": acc, "seconds": seconds, "digest": state_digest(model)}
+
+
+def check_training(recipe, *, seed: int = 0) -> float:
+    """Train a seeded ReferenceResNet with the student's recipe and test it, in the grader's own fresh
+    process on the portable code path (``dlcourse.graded_process``); the test accuracy."""
+    __tracebackhide__ = True
+    from dlcourse.graded_process import run_graded
+
+    got = run_graded("a04", recipe=_student_recipe(recipe), seed=seed)
+    print(f"test accuracy after training with your recipe: {got['accuracy']:.1%} "
+          f"(one pass over {N_TRAIN:,} images, {got['seconds']:.0f} s)")
+    return got["accuracy"]

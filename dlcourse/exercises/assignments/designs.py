@@ -16,8 +16,8 @@ from torch import nn
 from dlcourse.checks import CheckError, beside, is_student_error
 from dlcourse.model_spec import MAX_KEPT, ModelSpecError, export_spec, initialised, rebuild
 
-__all__ = ["images", "windows", "token_ids", "sequences", "export_design", "student_design", "rebuilt_design",
-           "on_rebuilt"]
+__all__ = ["images", "windows", "token_ids", "sequences", "export_design", "design_spec", "spec_module",
+           "student_design", "rebuilt_design", "on_rebuilt"]
 
 
 # What a design is traced on: {"kind", sizes}, plain data that crosses to the student's process.
@@ -73,17 +73,31 @@ def export_design(model_class, args: tuple, kwargs: dict, inputs: dict, dtype: s
         torch.set_default_dtype(default)
 
 
-def student_design(model_class, args: tuple = (), kwargs: dict | None = None, *, inputs: dict,
-                   dtype: torch.dtype = torch.float32, seed: int = 0, max_kept: int = MAX_KEPT) -> nn.Module:
-    """The student's design rebuilt here from its spec, started here with ``seed``; a ModelSpecError
-    where it cannot cross, and their class's own exception where it raises. max_kept: the numbers no
-    layer takes that the design may carry as it sent them (a learned position table in a09)."""
+def design_spec(model_class, args: tuple = (), kwargs: dict | None = None, *, inputs: dict,
+                dtype: torch.dtype = torch.float32, seed: int = 0, max_kept: int = MAX_KEPT) -> dict:
+    """The student's design as checked data, every layer started here with ``seed``: what
+    :func:`spec_module` builds, here or in a fresh process of the grader's (``dlcourse.graded_process``).
+    A ModelSpecError where it cannot cross, and their class's own exception where it raises.
+    max_kept: the numbers no layer takes that the design may carry as it sent them (a learned
+    position table in a09)."""
     spec = beside(model_class, export_design)(model_class, tuple(args), dict(kwargs or {}), inputs,
                                               str(dtype).removeprefix("torch."), seed)
+    spec_module(spec, inputs, dtype)   # every name, reference and size checked before anything reads it
+    return initialised(spec, seed, max_kept)
+
+
+def spec_module(spec: dict, inputs: dict, dtype: torch.dtype = torch.float32) -> nn.Module:
+    """The module of allowed ATen calls that ``spec`` describes, checked on inputs of its kind."""
     example, _ = _example(inputs, 64, 30, device="meta")   # 64 sentences of 30 tokens, for text
     example = tuple(x.to(dtype) if x.is_floating_point() else x for x in example)
-    rebuild(spec, example=example)   # every name, reference and size checked before anything reads it
-    return rebuild(initialised(spec, seed, max_kept), example=example)
+    return rebuild(spec, example=example)
+
+
+def student_design(model_class, args: tuple = (), kwargs: dict | None = None, *, inputs: dict,
+                   dtype: torch.dtype = torch.float32, seed: int = 0, max_kept: int = MAX_KEPT) -> nn.Module:
+    """The student's design rebuilt here from its spec (:func:`design_spec`), started here with ``seed``."""
+    spec = design_spec(model_class, args, kwargs, inputs=inputs, dtype=dtype, seed=seed, max_kept=max_kept)
+    return spec_module(spec, inputs, dtype)
 
 
 def rebuilt_design(model_class, args: tuple = (), kwargs: dict | None = None, *, inputs: dict, name: str,
