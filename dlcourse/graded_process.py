@@ -60,8 +60,6 @@ def run_graded(job: str, *, timeout: float = 600, portable: bool = True, env: di
     if job not in JOBS:
         raise ValueError(f"unknown graded job {job!r}: one of {sorted(JOBS)}")
     child_env = {**os.environ, **(env or {}), **(PORTABLE_ENV if portable else {})}
-    child_env["PYTHONPATH"] = os.pathsep.join([str(Path(__file__).resolve().parents[1]),
-                                               *filter(None, [os.environ.get("PYTHONPATH")])])
     with tempfile.TemporaryDirectory(prefix="dlcourse-graded-") as folder:
         torch.save(arguments, Path(folder) / "arguments.pt")
         done = subprocess.run([sys.executable, "-m", "dlcourse.graded_process", job, folder, str(int(portable))],

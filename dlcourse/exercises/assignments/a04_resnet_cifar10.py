@@ -407,7 +407,7 @@ def scored_recipe(recipe: dict, seed: int = 0, n_train: int = N_TRAIN) -> dict:
     from dlcourse.data import cifar10
     from dlcourse.graded_process import state_digest
 
-    model, seconds = train_recipe(read_recipe(recipe), seed, n_train)
+    model, seconds = train_recipe(recipe, seed, n_train)   # which checks the recipe again, here
     test = cifar10("test", limit=N_TEST, seed=1)
     logits = predict(model, test.tensors[0])
     acc = float((torch.as_tensor(logits).argmax(1) == test.tensors[1]).float().mean())
