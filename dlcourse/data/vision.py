@@ -92,11 +92,14 @@ def subset(n_total: int, limit: int | None, seed: int = 0) -> np.ndarray:
 
 
 def mnist(split: str = "train", *, flatten: bool = False, limit: int | None = None,
-          seed: int = 0) -> TensorDataset:
-    """MNIST as a TensorDataset of normalised float images (N, 1, 28, 28) or (N, 784)."""
+          seed: int = 0, normalise: bool = True) -> TensorDataset:
+    """MNIST as a TensorDataset of float images (N, 1, 28, 28) or (N, 784): normalised to mean 0 and
+    standard deviation 1 (for classifiers), or with ``normalise=False`` grey levels in [0, 1] (for
+    generative models, whose likelihood scores each pixel as a probability of ink)."""
     images, labels = load_mnist(split)
     idx = subset(len(labels), limit, seed)
-    x = (torch.from_numpy(images[idx]).float() / 255 - MNIST_MEAN) / MNIST_STD
+    x = torch.from_numpy(images[idx]).float() / 255
+    x = (x - MNIST_MEAN) / MNIST_STD if normalise else x
     x = x.reshape(len(idx), -1) if flatten else x.unsqueeze(1)
     ds = TensorDataset(x, torch.from_numpy(labels[idx]))
     ds.classes = tuple(str(d) for d in range(10))

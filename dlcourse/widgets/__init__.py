@@ -21,11 +21,15 @@ wires sliders to that function.
   returns each query's strongest key.
 - ``attention_explorer(tokens, weights)``: layer and head menus and a query slider over a
   sentence's attention maps (chapter 19).
+- ``interpolate(decode, z_a, z_b)``, ``latent_explorer(decode, z_a, z_b)``: the straight line between
+  two codes of a generative model, decoded, with a slider along it (chapter 24).
 """
 from .attention import attention_explorer, draw_attention
 from .boundary import draw_linear_boundary, linear_mistakes, perceptron_explorer
 from .descent import VALLEY, descent_explorer, draw_descent
 from .filters import FILTERS, apply_filter, draw_filtered, filter_explorer
+from .latent import interpolate, latent_explorer
 
 __all__ = ["draw_linear_boundary", "linear_mistakes", "perceptron_explorer", "draw_descent", "descent_explorer",
-           "FILTERS", "apply_filter", "draw_filtered", "filter_explorer", "draw_attention", "attention_explorer"]
+           "FILTERS", "apply_filter", "draw_filtered", "filter_explorer", "draw_attention", "attention_explorer",
+           "interpolate", "latent_explorer"]
