@@ -165,3 +165,19 @@ def test_vit_cifar_recipe_runs_in_fast_mode():
     assert "training images/s" in out["notes"]
     factor = vit_cifar.warmup_cosine(100, 0.1)
     assert factor(0) == 0.1 and factor(9) == 1.0 and abs(factor(99)) < 1e-2
+
+
+def test_vae_mnist_recipe_runs_in_fast_mode():
+    """A smoke run of the VAE recipe's whole path (fit with the ELBO step, prior samples, the yardstick's FID)."""
+    from benchmarks.recipes import vae_mnist
+    out = vae_mnist.run(epochs=1, train_limit=1000, hidden=(64,), latent=4, samples=1000)
+    assert len(out["curve"]) == len(out["epoch_seconds"]) == 1 and 150 < out["value"] < 550
+    assert "KL" in out["notes"] and "FID of 1,000 prior samples" in out["notes"]
+
+
+def test_cgan_mnist_recipe_runs_in_fast_mode():
+    """A smoke run of the conditional GAN recipe (two optimizers through fit, judged samples, FID)."""
+    from benchmarks.recipes import cgan_mnist
+    out = cgan_mnist.run(epochs=1, train_limit=640, width=8, samples=1000)
+    assert len(out["curve"]) == len(out["epoch_seconds"]) == 1 and 0 <= out["value"] <= 1
+    assert "FID of the 1,000 samples" in out["notes"]
