@@ -39,7 +39,7 @@
 # **Run time**: CPU (2 cores): fast mode 30 s with the kernel's start (5,000 images, one epoch
 # per GAN: 156 steps, and the samples are still grey blobs, every measurement below at its worst;
 # the numbers quoted in the text are full mode's); full mode (60,000 images, 5 epochs per GAN,
-# 2,000 translation steps) about 20 minutes. The `cgan_mnist` recipe trains the
+# 2,000 translation steps) took 17 minutes with another job on the second core. The `cgan_mnist` recipe trains the
 # conditional GAN to the target share (`benchmarks/RESULTS.md`). GPU: not measured yet.
 
 # %% [markdown]
@@ -207,8 +207,11 @@ print(f"most frequent digit {int(shares.argmax())}: {shares.max():.1%}; rarest {
       f"{shares.min():.1%}; digits under 5%: {int((shares < 0.05).sum())}")
 
 # %% [markdown]
-# An unconditional GAN decides for itself which digits it draws, and the histogram shows how
-# unevenly. Remedies change the game (minibatch discrimination, unrolled GANs, Wasserstein losses)
+# An unconditional GAN decides for itself which digits it draws. In full mode (60,000 images, 5
+# epochs) the judge read 16.8% of 10,000 samples as 0s and 5.0% as 4s: no digit was dropped, but
+# the commonest was drawn three times as often as the rarest, a partial collapse (in fast mode the
+# blobs are nearly all read as one digit, the total kind). Their FID was 63.6 against real digits'
+# 0.80. Remedies change the game (minibatch discrimination, unrolled GANs, Wasserstein losses)
 # or give $G$ the class to draw, so that covering every class is part of the task.
 #
 # ## 4. A conditional GAN
@@ -217,6 +220,10 @@ print(f"most frequent digit {int(shares.argmax())}: {shares.max():.1%}; rarest {
 # with the digit's one-hot vector; the discriminator reads the image with one constant plane per
 # class, so that it can reject a well-drawn 3 labelled 7. Now the judge can score what it could
 # not before: the share of samples it reads as the digit asked for.
+#
+# In full mode 97.1% of 10,000 samples were read as the digit asked for, and their FID fell to 4.16
+# (the unconditional GAN's: 63.6): knowing the class also made each digit better drawn. The
+# `cgan_mnist` recipe reaches 97.9% after 6 epochs.
 
 # %%
 cgan, c_history = train_gan(True, "conditional GAN")
@@ -274,7 +281,9 @@ print(f"the judge reads the translated digit as the original's label: {sample_qu
 # %% [markdown]
 # The ink says whether the translation reached the other domain; the judge says whether the digit
 # survived it, which only the cycle loss asks for (the discriminator of thick digits would accept
-# any thick digit).
+# any thick digit). In full mode (2,000 steps) the translated test digits carried 0.257 of ink
+# against the thickened digits' 0.261 (the originals: 0.133), and the judge read 95.4% of them as
+# their original's label.
 #
 # ## 6. StyleGAN's mapping network and AdaIN
 #
