@@ -13,7 +13,7 @@ from torch.utils.data import DataLoader
 import dlcourse
 from dlcourse.checks import check_close
 from dlcourse.data import mnist
-from dlcourse.models.cyclegan import Translator, cycle_consistency_loss
+from dlcourse.models.cyclegan import Translator, cycle_consistency_loss, cycle_gan_step
 from dlcourse.models.gan import (Discriminator, Generator, dcgan_init, discriminator_loss, gan_step, generator_loss,
                                  to_unit)
 from dlcourse.models.stylegan import AdaIN, MappingNetwork
@@ -159,3 +159,19 @@ def test_gan_step_trains_both_players_through_fit():
         assert not torch.equal(before[name], model.state_dict()[name]), name
     with torch.no_grad():
         assert 0 <= float(to_unit(model["g"](torch.randn(2, 16), torch.tensor([3, 4]))).min())
+
+
+def test_cycle_gan_step_trains_translators_and_discriminators_through_fit():
+    dlcourse.setup(seed=0, threads=1, quiet=True)
+    images = mnist("train", normalise=False, limit=64).tensors[0] * 2 - 1
+    loader = DataLoader(torch.utils.data.TensorDataset(images[:32], images[32:]), 16)
+    model = nn.ModuleDict({"to_b": Translator(width=8, blocks=1), "to_a": Translator(width=8, blocks=1),
+                           "d_b": Discriminator(1, 8, 28), "d_a": Discriminator(1, 8, 28)})
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    optimizers = {"g": torch.optim.Adam([*model["to_b"].parameters(), *model["to_a"].parameters()], 2e-4),
+                  "d": torch.optim.Adam([*model["d_b"].parameters(), *model["d_a"].parameters()], 2e-4)}
+    history = dlcourse.fit(model, loader, optimizers, epochs=1, step=cycle_gan_step(optimizers), metrics=(),
+                           progress=False, live_plot=False, amp=False, channels_last=False)
+    assert {"train_loss", "train_cycle", "train_d_loss"} <= set(history)
+    for name in ("to_b.net.0.0.weight", "to_a.net.0.0.weight", "d_b.main.0.weight", "d_a.main.0.weight"):
+        assert not torch.equal(before[name], model.state_dict()[name]), name

@@ -18,7 +18,8 @@ density (the continuous Bernoulli's normaliser is left out, as everyone does); o
 it is the exact Bernoulli likelihood, and the number is a true bound on -log p(x).
 
 ``VAE(hidden=(400,), latent=20)`` is examples/vae's network; its keys map onto it by
-``EXAMPLES_VAE_KEYS`` (``fc1`` -> ``encoder.0``, ``fc21`` -> ``mu``, ...), and
+``EXAMPLES_VAE_KEYS`` (``fc1`` -> ``encoder.net.0``, ``fc21`` -> ``mu``, ...; encoder and decoder are
+the course's ``MLP``), and
 ``tests/test_vae.py`` loads its weights by that key copy and compares the loss and every
 gradient with examples/vae's own ``loss_function``.
 """
@@ -31,31 +32,14 @@ import torch.nn.functional as F
 from torch import nn
 
 from .config import KeyMap
+from .mlp import MLP
 
 __all__ = ["Autoencoder", "VAE", "reparameterise", "gaussian_kl", "reconstruction_nll", "negative_elbo",
            "vae_step", "EXAMPLES_VAE_KEYS"]
 
 # pytorch/examples vae/main.py's keys -> ours, for the default VAE(hidden=(400,), latent=20)
-EXAMPLES_VAE_KEYS = KeyMap(rename=[(r"^fc1\.", "encoder.0."), (r"^fc21\.", "mu."), (r"^fc22\.", "logvar."),
-                                   (r"^fc3\.", "decoder.0."), (r"^fc4\.", "decoder.2.")])
-
-
-def _mlp(sizes: Sequence[int], last_activation: bool) -> nn.Sequential:
-    """Linear-ReLU layers through ``sizes``; the last Linear bare unless ``last_activation``."""
-    layers: list[nn.Module] = []
-    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
-        layers.append(nn.Linear(a, b))
-        if last_activation or i < len(sizes) - 2:
-            layers.append(nn.ReLU())
-    return nn.Sequential(*layers)
-
-
-def _flat(x: torch.Tensor, in_features: int) -> torch.Tensor:
-    """(N, 1, 28, 28) or (N, 784) -> (N, 784), with a message for any other size."""
-    if x.dim() < 2 or x[0].numel() != in_features:
-        raise ValueError(f"expected images of {in_features} pixels each, (N, {in_features}) or (N, 1, H, W); got "
-                         f"shape {tuple(x.shape)}: pass a batch of images (add a batch dimension with x[None]).")
-    return x.reshape(len(x), in_features)
+EXAMPLES_VAE_KEYS = KeyMap(rename=[(r"^fc1\.", "encoder.net.0."), (r"^fc21\.", "mu."), (r"^fc22\.", "logvar."),
+                                   (r"^fc3\.", "decoder.net.0."), (r"^fc4\.", "decoder.net.2.")])
 
 
 class Autoencoder(nn.Module):
@@ -64,11 +48,11 @@ class Autoencoder(nn.Module):
     def __init__(self, in_features: int = 784, hidden: Sequence[int] = (400,), latent: int = 20):
         super().__init__()
         self.in_features, self.latent = in_features, latent
-        self.encoder = _mlp([in_features, *hidden, latent], last_activation=False)
-        self.decoder = _mlp([latent, *reversed(hidden), in_features], last_activation=False)
+        self.encoder = MLP([in_features, *hidden, latent])
+        self.decoder = MLP([latent, *reversed(hidden), in_features])
 
-    def encode(self, x: torch.Tensor) -> torch.Tensor:          # (N, 784) -> (N, latent)
-        return self.encoder(_flat(x, self.in_features))
+    def encode(self, x: torch.Tensor) -> torch.Tensor:          # (N, 784) or (N, 1, 28, 28) -> (N, latent)
+        return self.encoder(x)
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:          # (N, latent) -> (N, 784) logits
         return self.decoder(z)
@@ -83,13 +67,13 @@ class VAE(nn.Module):
     def __init__(self, in_features: int = 784, hidden: Sequence[int] = (400,), latent: int = 20):
         super().__init__()
         self.in_features, self.latent = in_features, latent
-        self.encoder = _mlp([in_features, *hidden], last_activation=True)
+        self.encoder = MLP([in_features, *hidden], output_activation="relu")
         self.mu = nn.Linear(hidden[-1], latent)
         self.logvar = nn.Linear(hidden[-1], latent)
-        self.decoder = _mlp([latent, *reversed(hidden), in_features], last_activation=False)
+        self.decoder = MLP([latent, *reversed(hidden), in_features])
 
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:   # (N, 784) -> 2 x (N, latent)
-        h = self.encoder(_flat(x, self.in_features))
+        h = self.encoder(x)
         return self.mu(h), self.logvar(h)
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:          # (N, latent) -> (N, 784) logits
