@@ -232,6 +232,7 @@ def _log_interval(history: History, means: dict[str, float], step: int, lrs: dic
     bar.set_postfix(loss=f"{means['loss']:.4f}", refresh=False)
 
 
+@torch.enable_grad()  # training needs gradients even when called under no_grad (a cached model built on first use)
 def fit(model: nn.Module, train_loader: Iterable,
         optimizer: torch.optim.Optimizer | Mapping[str, torch.optim.Optimizer], *, epochs: int = 1,
         loss_fn: Callable = F.cross_entropy, step: Callable | None = None, val_step: Callable | None = None,

@@ -49,6 +49,14 @@ def test_fit_learns_and_logs_every_epoch():
     assert h.figure is None and h.plot() is not None
 
 
+def test_fit_trains_when_called_under_no_grad():
+    # a model trained on first use (the digit judge) may be built inside a caller's no_grad block
+    with torch.no_grad():
+        _, h = _run(amp=False, epochs=2)
+        assert not torch.is_grad_enabled()       # the caller's mode is given back
+    assert h["train_loss"][-1] < h["train_loss"][0]
+
+
 def test_fit_times_its_evaluations_apart():
     """"time" is each epoch's seconds with its evaluation; "eval_time" the evaluation's share (a
     benchmark's training time is their difference). A slow evaluation shows in eval_time only."""
