@@ -31,7 +31,7 @@ from typing import Callable
 import torch
 import torch.nn.functional as F
 
-__all__ = ["NoiseSchedule", "guided_eps", "diffusion_loss", "ddpm_sample", "ddim_sample"]
+__all__ = ["NoiseSchedule", "guided_eps", "diffusion_loss", "diffusion_step", "ddpm_sample", "ddim_sample"]
 
 
 @dataclass
@@ -102,11 +102,18 @@ class NoiseSchedule:
         return [i * ratio for i in range(steps)][::-1]
 
     def ddim_step(self, eps: torch.Tensor, t: int, prev_t: int, x_t: torch.Tensor, eta: float = 0.0,
-                  noise: torch.Tensor | None = None, clip: bool = False) -> torch.Tensor:
-        """x_{prev_t} by Song et al.'s Eq. 12 (prev_t < 0: the last step, to abar = 1)."""
+                  noise: torch.Tensor | None = None, clip: bool = False, clipped_eps: bool = False) -> torch.Tensor:
+        """x_{prev_t} by Song et al.'s Eq. 12 (prev_t < 0: the last step, to abar = 1).
+
+        clipped_eps: with ``clip``, re-derive eps from the clipped x_0, so that x_{prev_t} is the noising of
+        the x_0 it claims (GLIDE's and improved-diffusion's choice; diffusers' use_clipped_model_output=True).
+        By default a clipped x_0 keeps the network's eps (diffusers' default).
+        """
         abar_t = self.alphas_cumprod[t]
         abar_prev = self.alphas_cumprod[prev_t] if prev_t >= 0 else torch.ones((), dtype=abar_t.dtype)
-        x0 = self.predicted_x0(eps, t, x_t, clip)   # a clipped x_0 keeps the predicted eps (diffusers' default)
+        x0 = self.predicted_x0(eps, t, x_t, clip)
+        if clip and clipped_eps:
+            eps = (x_t - abar_t.sqrt() * x0) / (1 - abar_t).sqrt()
         sigma = eta * ((1 - abar_prev) / (1 - abar_t) * (1 - abar_t / abar_prev)).sqrt()
         out = abar_prev.sqrt() * x0 + (1 - abar_prev - sigma ** 2).sqrt() * eps
         if eta > 0:
@@ -138,7 +145,25 @@ def diffusion_loss(model: Callable, x0: torch.Tensor, schedule: NoiseSchedule, l
     if labels is not None and drop > 0:
         labels = torch.where(torch.rand(len(labels), device=labels.device) < drop,
                              torch.full_like(labels, null_label), labels)
-    return F.mse_loss(model(schedule.add_noise(x0, noise, t), t, labels), noise)
+    return F.mse_loss(model(schedule.add_noise(x0, noise, t), t, labels).float(), noise.float())
+
+
+def diffusion_step(schedule: NoiseSchedule, conditional: bool = False, null_label: int | None = None,
+                   drop: float = 0.1) -> Callable:
+    """``dlcourse.fit``'s step: a batch (images in [0, 1], labels) -> ``diffusion_loss`` on the images in [-1, 1].
+
+    conditional: the network reads the labels, each dropped to ``null_label`` with probability ``drop``
+    (classifier-free guidance's training); otherwise the labels are ignored.
+    """
+    if conditional and null_label is None:
+        raise ValueError("a conditional diffusion step needs the model's 'no class' label: pass null_label="
+                         "model.null_label.")
+
+    def step(model: Callable, batch) -> torch.Tensor:
+        x0 = batch[0] * 2 - 1                    # [0, 1] -> [-1, 1], the range the samplers clip to
+        labels = batch[1] if conditional else None
+        return diffusion_loss(model, x0, schedule, labels, null_label, drop if conditional else 0.0)
+    return step
 
 
 @torch.no_grad()
@@ -159,7 +184,7 @@ def ddpm_sample(model: Callable, schedule: NoiseSchedule, shape, labels: torch.T
 @torch.no_grad()
 def ddim_sample(model: Callable, schedule: NoiseSchedule, shape, steps: int = 50, eta: float = 0.0,
                 labels: torch.Tensor | None = None, guidance: float = 1.0, null_label: int | None = None,
-                generator: torch.Generator | None = None, clip: bool = True) -> torch.Tensor:
+                generator: torch.Generator | None = None, clip: bool = True, clipped_eps: bool = True) -> torch.Tensor:
     """``steps`` DDIM steps from pure noise (eta = 0: deterministic given the starting noise)."""
     x = torch.randn(shape, generator=generator)
     timesteps = schedule.ddim_timesteps(steps)
@@ -167,5 +192,5 @@ def ddim_sample(model: Callable, schedule: NoiseSchedule, shape, steps: int = 50
     for t in timesteps:
         eps = guided_eps(model, x, torch.full((shape[0],), t), labels, guidance, null_label)
         noise = torch.randn(shape, generator=generator) if eta > 0 else None
-        x = schedule.ddim_step(eps, t, t - ratio, x, eta, noise, clip)
+        x = schedule.ddim_step(eps, t, t - ratio, x, eta, noise, clip, clipped_eps)
     return x

@@ -8,7 +8,7 @@ import torch
 from diffusers import DDIMScheduler, DDPMScheduler
 
 from dlcourse.checks import check_close
-from dlcourse.diffusion import NoiseSchedule, ddim_sample, ddpm_sample, diffusion_loss, guided_eps
+from dlcourse.diffusion import NoiseSchedule, ddim_sample, ddpm_sample, diffusion_loss, diffusion_step, guided_eps
 
 SCHEDULES = {"linear": NoiseSchedule.linear, "squaredcos_cap_v2": NoiseSchedule.cosine}
 
@@ -46,8 +46,8 @@ def test_ddpm_chain_equals_diffusers_step_for_step(name, clip):
     check_close("DDPM x_0 after 1,000 steps", mine, ref)
 
 
-@pytest.mark.parametrize("eta", [0.0, 1.0])
-def test_ddim_chain_equals_diffusers_step_for_step(eta):
+@pytest.mark.parametrize("eta, clipped_eps", [(0.0, False), (1.0, False), (0.0, True)])
+def test_ddim_chain_equals_diffusers_step_for_step(eta, clipped_eps):
     theirs = DDIMScheduler(num_train_timesteps=1000, beta_schedule="linear", clip_sample=True)
     theirs.set_timesteps(50)
     ours = NoiseSchedule.linear()
@@ -58,8 +58,9 @@ def test_ddim_chain_equals_diffusers_step_for_step(eta):
     for t in ours.ddim_timesteps(50):
         tt = torch.full((2,), t)
         noise = torch.randn(x.shape, generator=g)
-        ref = theirs.step(_fake_eps(ref, tt), t, ref, eta=eta, variance_noise=noise).prev_sample
-        mine = ours.ddim_step(_fake_eps(mine, tt), t, t - 20, mine, eta, noise, clip=True)
+        ref = theirs.step(_fake_eps(ref, tt), t, ref, eta=eta, use_clipped_model_output=clipped_eps,
+                          variance_noise=noise).prev_sample
+        mine = ours.ddim_step(_fake_eps(mine, tt), t, t - 20, mine, eta, noise, clip=True, clipped_eps=clipped_eps)
         check_close(f"x after DDIM step t={t}", mine, ref, verbose=False)
     check_close(f"DDIM (eta={eta}) x_0 after 50 steps", mine, ref)
 
@@ -82,3 +83,23 @@ def test_samplers_guidance_and_loss():
     torch.manual_seed(0)
     loss = diffusion_loss(lambda x, t, y: torch.zeros_like(x), torch.zeros(4096, 1, 2, 2), schedule)
     assert abs(float(loss) - 1.0) < 0.05                       # predicting 0 for N(0, I) noise: MSE 1
+
+
+def test_diffusion_step_feeds_fit_images_in_minus_one_to_one():
+    schedule = NoiseSchedule.linear(50)
+    seen = {}
+
+    def model(x, t, y):
+        seen["y"] = y
+        return torch.zeros_like(x)
+    images, labels = torch.ones(8, 1, 2, 2), torch.arange(8)
+    torch.manual_seed(0)
+    loss = diffusion_step(schedule)(model, (images, labels))
+    torch.manual_seed(0)
+    check_close("the step == diffusion_loss on 2x - 1", loss, diffusion_loss(model, images * 2 - 1, schedule))
+    assert seen["y"] is None                                    # unconditional: labels ignored
+    torch.manual_seed(0)
+    diffusion_step(schedule, conditional=True, null_label=10, drop=0.0)(model, (images, labels))
+    assert torch.equal(seen["y"], labels)
+    with pytest.raises(ValueError, match="null_label"):
+        diffusion_step(schedule, conditional=True)
