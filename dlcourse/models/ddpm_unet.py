@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["timestep_embedding", "ResBlock", "SelfAttention2d", "NoisePredictor"]
+__all__ = ["timestep_embedding", "ResBlock", "NoisePredictor"]
 
 
 def timestep_embedding(t: torch.Tensor, dim: int, max_period: float = 10_000.0) -> torch.Tensor:
@@ -35,40 +35,20 @@ def timestep_embedding(t: torch.Tensor, dim: int, max_period: float = 10_000.0) 
 
 
 class ResBlock(nn.Module):
-    """GroupNorm-SiLU-conv, the embedding's scale and shift on the GroupNorm, SiLU-conv, + the (1x1-projected) input.
-
-    The embedding steers the block as Dhariwal & Nichol's ``use_scale_shift_norm``: a linear map gives
-    (scale, shift) per channel and the second normalised map becomes norm(h) (1 + scale) + shift, a
-    stronger handle on each channel than Ho et al.'s added bias (the class must shape the whole digit).
-    """
+    """GroupNorm-SiLU-conv, + the projected embedding, GroupNorm-SiLU-conv, + the (1x1-projected) input."""
 
     def __init__(self, in_channels: int, out_channels: int, emb_dim: int, groups: int = 8):
         super().__init__()
         self.norm1, self.conv1 = nn.GroupNorm(groups, in_channels), nn.Conv2d(in_channels, out_channels, 3, padding=1)
-        self.emb = nn.Linear(emb_dim, 2 * out_channels)
+        self.emb = nn.Linear(emb_dim, out_channels)
         self.norm2, self.conv2 = nn.GroupNorm(groups, out_channels), nn.Conv2d(out_channels, out_channels, 3, padding=1)
         self.skip = nn.Conv2d(in_channels, out_channels, 1) if in_channels != out_channels else nn.Identity()
 
     def forward(self, x: torch.Tensor, emb: torch.Tensor) -> torch.Tensor:    # (N, C_in, H, W) -> (N, C_out, H, W)
         h = self.conv1(F.silu(self.norm1(x)))
-        scale, shift = self.emb(F.silu(emb))[:, :, None, None].chunk(2, dim=1)
-        h = self.conv2(F.silu(self.norm2(h) * (1 + scale) + shift))
+        h = h + self.emb(emb)[:, :, None, None]
+        h = self.conv2(F.silu(self.norm2(h)))
         return h + self.skip(x)
-
-
-class SelfAttention2d(nn.Module):
-    """Multi-head self-attention over the pixels of a (small) map, residual: every position sees the whole digit."""
-
-    def __init__(self, channels: int, heads: int = 4, groups: int = 8):
-        super().__init__()
-        self.norm, self.heads = nn.GroupNorm(groups, channels), heads
-        self.qkv, self.proj = nn.Conv2d(channels, 3 * channels, 1), nn.Conv2d(channels, channels, 1)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        n, c, h, w = x.shape
-        q, k, v = self.qkv(self.norm(x)).reshape(n, 3, self.heads, c // self.heads, h * w).transpose(-1, -2).unbind(1)
-        out = F.scaled_dot_product_attention(q, k, v)                      # (N, heads, HW, C / heads)
-        return x + self.proj(out.transpose(-1, -2).reshape(n, c, h, w))
 
 
 class NoisePredictor(nn.Module):
@@ -86,7 +66,7 @@ class NoisePredictor(nn.Module):
         self.stem = nn.Conv2d(channels, w1, 3, padding=1)
         self.down1, self.pool1 = ResBlock(w1, w1, emb_dim), nn.Conv2d(w1, w1, 3, stride=2, padding=1)     # 28 -> 14
         self.down2, self.pool2 = ResBlock(w1, w2, emb_dim), nn.Conv2d(w2, w2, 3, stride=2, padding=1)     # 14 -> 7
-        self.mid1, self.attention, self.mid2 = ResBlock(w2, w3, emb_dim), SelfAttention2d(w3), ResBlock(w3, w3, emb_dim)
+        self.mid = ResBlock(w2, w3, emb_dim)
         self.up2 = nn.Conv2d(w3, w2, 3, padding=1)
         self.dec2 = ResBlock(2 * w2, w2, emb_dim)
         self.up1 = nn.Conv2d(w2, w1, 3, padding=1)
@@ -107,7 +87,7 @@ class NoisePredictor(nn.Module):
             emb = emb + self.label_emb(labels)
         h1 = self.down1(self.stem(x), emb)                       # (N, w1, 28, 28)
         h2 = self.down2(self.pool1(h1), emb)                     # (N, w2, 14, 14)
-        h = self.mid2(self.attention(self.mid1(self.pool2(h2), emb)), emb)   # (N, w3, 7, 7)
+        h = self.mid(self.pool2(h2), emb)                        # (N, w3, 7, 7)
         h = self.dec2(torch.cat([self.up2(F.interpolate(h, scale_factor=2.0)), h2], 1), emb)   # (N, w2, 14, 14)
         h = self.dec1(torch.cat([self.up1(F.interpolate(h, scale_factor=2.0)), h1], 1), emb)   # (N, w1, 28, 28)
         return self.out(h)
