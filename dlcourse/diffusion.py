@@ -31,6 +31,8 @@ from typing import Callable
 import torch
 import torch.nn.functional as F
 
+from .models.gan import from_unit
+
 __all__ = ["NoiseSchedule", "guided_eps", "diffusion_loss", "diffusion_step", "ddpm_sample", "ddim_sample"]
 
 
@@ -160,7 +162,7 @@ def diffusion_step(schedule: NoiseSchedule, conditional: bool = False, null_labe
                          "model.null_label.")
 
     def step(model: Callable, batch) -> torch.Tensor:
-        x0 = batch[0] * 2 - 1                    # [0, 1] -> [-1, 1], the range the samplers clip to
+        x0 = from_unit(batch[0])                 # [0, 1] -> [-1, 1], the range the samplers clip to
         labels = batch[1] if conditional else None
         return diffusion_loss(model, x0, schedule, labels, null_label, drop if conditional else 0.0)
     return step
@@ -185,7 +187,12 @@ def ddpm_sample(model: Callable, schedule: NoiseSchedule, shape, labels: torch.T
 def ddim_sample(model: Callable, schedule: NoiseSchedule, shape, steps: int = 50, eta: float = 0.0,
                 labels: torch.Tensor | None = None, guidance: float = 1.0, null_label: int | None = None,
                 generator: torch.Generator | None = None, clip: bool = True, clipped_eps: bool = True) -> torch.Tensor:
-    """``steps`` DDIM steps from pure noise (eta = 0: deterministic given the starting noise)."""
+    """``steps`` DDIM steps from pure noise (eta = 0: deterministic given the starting noise).
+
+    clipped_eps defaults to True here (``ddim_step``'s default, False, is diffusers'): keeping the network's
+    eps beside a clipped x_0 drew guided MNIST digits the judge read as intended 54% of the time at 50
+    steps, against 96% with the eps re-derived (the same network, noise and labels).
+    """
     x = torch.randn(shape, generator=generator)
     timesteps = schedule.ddim_timesteps(steps)
     ratio = schedule.num_steps // steps

@@ -3,12 +3,17 @@ betas, the same forward noising, and the same x_{t-1} at every step given the sa
 and noise; classifier-free guidance's combination and the training loss by their definitions."""
 from __future__ import annotations
 
+import copy
+
 import pytest
 import torch
 from diffusers import DDIMScheduler, DDPMScheduler
+from torch.utils.data import DataLoader, TensorDataset
 
+import dlcourse
 from dlcourse.checks import check_close
 from dlcourse.diffusion import NoiseSchedule, ddim_sample, ddpm_sample, diffusion_loss, diffusion_step, guided_eps
+from dlcourse.models.ddpm_unet import NoisePredictor
 
 SCHEDULES = {"linear": NoiseSchedule.linear, "squaredcos_cap_v2": NoiseSchedule.cosine}
 
@@ -85,7 +90,7 @@ def test_samplers_guidance_and_loss():
     assert abs(float(loss) - 1.0) < 0.05                       # predicting 0 for N(0, I) noise: MSE 1
 
 
-def test_diffusion_step_feeds_fit_images_in_minus_one_to_one():
+def test_diffusion_step_is_the_loss_on_images_in_minus_one_to_one():
     schedule = NoiseSchedule.linear(50)
     seen = {}
 
@@ -98,8 +103,19 @@ def test_diffusion_step_feeds_fit_images_in_minus_one_to_one():
     torch.manual_seed(0)
     check_close("the step == diffusion_loss on 2x - 1", loss, diffusion_loss(model, images * 2 - 1, schedule))
     assert seen["y"] is None                                    # unconditional: labels ignored
-    torch.manual_seed(0)
     diffusion_step(schedule, conditional=True, null_label=10, drop=0.0)(model, (images, labels))
     assert torch.equal(seen["y"], labels)
     with pytest.raises(ValueError, match="null_label"):
         diffusion_step(schedule, conditional=True)
+
+
+def test_diffusion_step_trains_a_noise_predictor_through_fit():
+    torch.manual_seed(0)
+    model = NoisePredictor(widths=(8, 16, 16), num_classes=10, emb_dim=32)
+    before = copy.deepcopy(model.state_dict())
+    data = TensorDataset(torch.rand(64, 1, 28, 28), torch.randint(0, 10, (64,)))
+    history = dlcourse.fit(model, DataLoader(data, 16), torch.optim.Adam(model.parameters(), 1e-3), epochs=1,
+                           step=diffusion_step(NoiseSchedule.cosine(), True, model.null_label), metrics=(),
+                           device="cpu", amp=False, progress=False, live_plot=False)
+    assert len(history["train_loss"]) == 1 and 0 < history.last("train_loss") < 10
+    assert any(not torch.equal(before[k], v) for k, v in model.state_dict().items())
